@@ -1,0 +1,119 @@
+"""Typed settings: config/digest.toml overlaid by DIGEST_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG = Path(__file__).with_name("digest.toml")
+
+
+class Topic(BaseModel):
+    """A topic: where its papers appear and which phrases decide."""
+
+    name: str
+    slug: str
+    language: Literal["zh", "en"] = "zh"
+    categories: list[str]
+    include: list[str]
+    exclude: list[str] = []
+    min_score: float = 1.0
+    front_matter: dict[str, Any] = {}
+
+    def definition(self) -> dict[str, Any]:
+        """Return what decides selection (the select stage's cache key)."""
+        return self.model_dump(include={"name", "categories", "include", "exclude", "min_score"})
+
+
+class Settings(BaseSettings):
+    """Everything the pipeline reads; build one per run, pass it down."""
+
+    model_config = SettingsConfigDict(env_prefix="DIGEST_", extra="ignore")
+
+    config: Path = DEFAULT_CONFIG
+    data_dir: Path = Path("data")
+    db_path: Path = Path("data/digest.duckdb")
+    output_dir: Path = Path("data/posts")
+
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    arxiv_rss_url: str = "https://rss.arxiv.org/rss/"
+    arxiv_pdf_url: str = "https://arxiv.org/pdf/"
+    arxiv_min_interval: float = Field(3.0, ge=0)
+    arxiv_timeout: float = Field(30.0, gt=0)
+    contact: str = "arxiv-digest operator"
+
+    llm_backend: Literal["auto", "gemini", "extractive"] = "auto"
+    llm_model: str = "gemini-2.5-flash"
+    gemini_base_url: str = ""
+    gemini_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    )
+    llm_timeout: float = Field(120.0, gt=0)
+
+    pdf_max_mb: float = Field(50, gt=0)
+    max_figures: int = Field(4, ge=0)
+    max_workers: int = Field(4, ge=1)
+
+    topics: list[Topic] = []
+
+    @field_validator("arxiv_pdf_url")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = Path(os.environ.get("DIGEST_CONFIG") or DEFAULT_CONFIG)
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=path)
+        return init_settings, env_settings, toml
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @property
+    def pdf_dir(self) -> Path:
+        return self.data_dir / "pdfs"
+
+    @property
+    def figure_dir(self) -> Path:
+        return self.data_dir / "figures"
+
+    def topic(self, name: str) -> Topic:
+        """Return the topic called `name` (or with that slug)."""
+        for topic in self.topics:
+            if name in (topic.name, topic.slug):
+                return topic
+        known = ", ".join(t.name for t in self.topics) or "none"
+        from tasks.errors import ConfigError
+
+        raise ConfigError(f"unknown topic {name!r}; configured topics: {known}")
+
+    def resolved_backend(self) -> Literal["gemini", "extractive"]:
+        """Return the LLM backend `auto` stands for: gemini when a key is set."""
+        if self.llm_backend == "auto":
+            return "gemini" if self.gemini_api_key else "extractive"
+        return self.llm_backend
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process's settings, loaded on first call."""
+    return Settings()

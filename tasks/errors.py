@@ -1,0 +1,49 @@
+"""The few exception types the stages raise; all picklable for Prefect states."""
+
+from __future__ import annotations
+
+
+class DigestError(Exception):
+    """Base error; `transient` says whether retrying may help."""
+
+    transient = False
+
+    def __init__(self, message: str, paper: str = ""):
+        super().__init__(message, paper)
+        self.message = message
+        self.paper = paper
+
+    def __str__(self) -> str:
+        return f"{self.paper}: {self.message}" if self.paper else self.message
+
+
+class TransientError(DigestError):
+    """A failure worth retrying: 429, 5xx, timeouts, throttled bodies."""
+
+    transient = True
+
+    def __init__(self, message: str, paper: str = "", retry_after: float = 0.0):
+        super().__init__(message, paper)
+        self.args = (message, paper, retry_after)
+        self.retry_after = retry_after
+
+
+class FetchError(DigestError):
+    """arXiv refused or answered something unusable (not retried)."""
+
+
+class ExtractError(DigestError):
+    """A PDF could not be downloaded, validated or read."""
+
+
+class SummaryError(DigestError):
+    """The LLM gave no valid summary for a paper."""
+
+
+class ConfigError(DigestError):
+    """Settings or CLI input are wrong; the message says what to change."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Return True for errors that a retry may cure."""
+    return isinstance(exc, TransientError)
