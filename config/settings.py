@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     pdf_max_mb: float = Field(50, gt=0)
     max_figures: int = Field(4, ge=0)
     max_workers: int = Field(4, ge=1)
+    figure_policy: Literal["licensed", "always", "never"] = "licensed"
 
     topics: list[Topic] = []
 
@@ -83,6 +84,10 @@ class Settings(BaseSettings):
         path = Path(os.environ.get("DIGEST_CONFIG") or DEFAULT_CONFIG)
         toml = TomlConfigSettingsSource(settings_cls, toml_file=path)
         return init_settings, env_settings, toml
+
+    @property
+    def user_agent(self) -> str:
+        return f"arxiv-digest/0.1 ({self.contact})"
 
     @property
     def cache_dir(self) -> Path:

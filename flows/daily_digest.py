@@ -1,0 +1,144 @@
+"""The `daily-digest` flow: fetch → select → download → extract → summarize → store → render."""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from config.settings import Settings, Topic, get_settings
+from tasks import calendar, stages
+from tasks.summarize import make_summarizer
+from tasks.types import Extraction, Failure, Paper
+
+
+@dataclass
+class TopicResult:
+    """What one topic's day produced, for the run report."""
+
+    topic: str
+    day: date
+    post: str | None = None
+    fetched: int = 0
+    kept: int = 0
+    summarized: int = 0
+    failures: list[str] = field(default_factory=list)
+    note: str = ""
+
+
+def _run_name() -> str:
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters
+    topics = params.get("topics") or ["all-topics"]
+    return f"{'+'.join(topics)}-{params.get('day') or 'latest'}"
+
+
+@flow(
+    name="daily-digest",
+    flow_run_name=_run_name,
+    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    log_prints=True,
+)
+def daily_digest(
+    day: date | None = None, topics: list[str] | None = None, llm: str | None = None
+) -> list[TopicResult]:
+    """Build the digest of the batch labelled `day` (default: the latest) for each topic."""
+    settings = get_settings()
+    logger = get_run_logger()
+    summarizer = make_summarizer(settings, llm)
+    logger.info("Summaries by %s (%s)", summarizer.name, summarizer.model)
+    day = day or calendar.latest_label(datetime.now(UTC))
+    chosen = [settings.topic(name) for name in topics] if topics else settings.topics
+    if calendar.batch_window(day) is None:
+        logger.warning("arXiv announces no batch labelled %s (a weekend); nothing to do", day)
+        return [TopicResult(t.name, day, note="no batch on this date") for t in chosen]
+    steps = stages.Stages(settings.cache_dir / "results")
+    return [
+        digest_topic(settings, steps, topic, day, summarizer.name, summarizer.model)
+        for topic in chosen
+    ]
+
+
+def digest_topic(
+    settings: Settings, steps: stages.Stages, topic: Topic, day: date, backend: str, model: str
+) -> TopicResult:
+    """Run every stage for one topic and day; one bad paper never stops the others."""
+    logger = get_run_logger()
+    result = TopicResult(topic.name, day)
+    papers = steps.fetch_papers(settings.arxiv_api_url, topic.categories, day)
+    decisions = steps.select_papers(
+        papers, topic.name, topic.include, topic.exclude, topic.min_score
+    )
+    steps.store_results(settings.db_path, "papers", papers)
+    steps.store_results(settings.db_path, "selections", decisions, day)
+    kept_ids = {(s.arxiv_id, s.version) for s in decisions if s.kept}
+    kept = [p for p in papers if (p.arxiv_id, p.version) in kept_ids]
+    result.fetched, result.kept = len(papers), len(kept)
+    logger.info("%s %s: %d papers fetched, %d kept", topic.name, day, len(papers), len(kept))
+    if not kept:
+        result.note = "no paper matched the topic"
+        return result
+    _process(settings, steps, kept, topic.language, backend, model, result)
+    post = steps.render_day(
+        settings.db_path, topic.name, topic.slug, topic.language, day, topic.front_matter,
+        settings.output_dir, settings.figure_dir, settings.figure_policy,
+    )  # fmt: skip
+    result.post = str(post.path) if post else None
+    return result
+
+
+def _process(
+    settings: Settings, steps: stages.Stages, kept: list[Paper], language: str, backend: str, model: str,
+    result: TopicResult,
+) -> None:  # fmt: skip
+    """Stream each paper through download → extract → summarize as soon as it can go on."""
+    done: queue.Queue[PrefectFuture[Any]] = queue.Queue()
+    pending: dict[PrefectFuture[Any], tuple[str, Paper]] = {}
+
+    def submit(stage: str, paper: Paper, future: PrefectFuture[Any]) -> None:
+        pending[future] = (stage, paper)
+        future.add_done_callback(done.put)
+
+    def summarize(paper: Paper, extraction: Extraction | None) -> None:
+        submit("summarize", paper, steps.summarize_paper.submit(
+            paper, extraction, language, backend, model))  # fmt: skip
+
+    for paper in kept:
+        submit("download", paper, steps.download_pdf.submit(
+            paper, settings.arxiv_pdf_url, settings.pdf_dir))  # fmt: skip
+    while pending:
+        future = done.get()
+        stage, paper = pending.pop(future)
+        state = future.state
+        if not state.is_completed():
+            _fail(settings, steps, result, paper, stage, state.result(raise_on_failure=False))
+            if stage != "summarize":
+                summarize(paper, None)
+            continue
+        value = future.result()
+        if stage == "download":
+            submit("extract", paper, steps.extract_pdf.submit(
+                value, paper, settings.figure_dir, settings.max_figures))  # fmt: skip
+        elif stage == "extract":
+            steps.store_results(settings.db_path, "extraction", [value])
+            summarize(paper, value)
+        else:
+            steps.store_results(settings.db_path, "summary", [value])
+            result.summarized += 1
+
+
+def _fail(
+    settings: Settings, steps: stages.Stages, result: TopicResult, paper: Paper, stage: str, error: BaseException
+) -> None:
+    """Record a stage's failure for one paper so the post and the report can show it."""
+    reason = str(error) or type(error).__name__
+    failure = Failure(paper.arxiv_id, paper.version, stage, reason)
+    steps.store_results(settings.db_path, "failure", [failure])
+    result.failures.append(f"{paper.key} {stage}: {reason}")
+    get_run_logger().warning("%s failed at %s: %s", paper.key, stage, reason)

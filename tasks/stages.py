@@ -1,0 +1,204 @@
+"""The Prefect shell of each stage: names, retries on transient errors only, cache keys.
+
+The work is done by the plain functions of the stage modules; these wrappers add what the UI,
+retries and caching need and nothing else. Cache keys name exactly what determines a result
+(never a client object), and the task's source is part of every key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
+
+from config.settings import get_settings
+from tasks import download, extract, fetch, render, select, store, summarize
+from tasks.errors import is_transient
+from tasks.store import PaperView
+from tasks.summary import SummaryRecord
+from tasks.types import Extraction, Failure, Paper, Selection
+
+EXTRACTOR_VERSION = "extract-v1"
+RETRY_DELAYS = [2, 10, 30]
+
+
+def _transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry only what a retry can cure: 429, 5xx, timeouts, throttled bodies."""
+    return is_transient(state.result(raise_on_failure=False))
+
+
+def _key(*parts: Any) -> str:
+    raw = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _keyed(fn: Any) -> CacheKeyFnPolicy:
+    return TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=lambda _ctx, params: fn(**params))
+
+
+def _fetch_key(api_url: str, categories: list[str], day: date, **_: Any) -> str:
+    # A past batch never changes; a recent one may still be filling, so its key lapses hourly.
+    recent = day >= datetime.now(UTC).date() - timedelta(days=1)
+    bucket = datetime.now(UTC).strftime("%Y%m%d%H") if recent else ""
+    return _key("fetch", api_url, sorted(categories), day.isoformat(), bucket)
+
+
+@task(
+    name="fetch",
+    task_run_name="fetch-{day}",
+    retries=3,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=_transient,
+    cache_policy=_keyed(_fetch_key),
+    persist_result=True,
+)
+def fetch_papers(api_url: str, categories: list[str], day: date) -> list[Paper]:
+    """Return the papers of the batch labelled `day` in `categories`."""
+    settings = get_settings()
+    source = fetch.ArxivSource(
+        api_url, settings.arxiv_min_interval, settings.arxiv_timeout, settings.user_agent
+    )
+    window = fetch.calendar.batch_window(day)
+    if window is None:
+        return []
+    return source.day_papers(categories, *window)
+
+
+@task(
+    name="select",
+    task_run_name="select-{topic}",
+    cache_policy=_keyed(
+        lambda papers, topic, include, exclude, min_score: _key(
+            "select", [p.key for p in papers], topic, include, exclude, min_score
+        )
+    ),
+    persist_result=True,
+)
+def select_papers(
+    papers: list[Paper], topic: str, include: list[str], exclude: list[str], min_score: float
+) -> list[Selection]:
+    """Score the day's papers for a topic."""
+    return select.select_papers(papers, topic, include, exclude, min_score)
+
+
+@task(
+    name="download",
+    task_run_name="download-{paper.key}",
+    retries=3,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=_transient,
+    cache_policy=_keyed(lambda paper, pdf_url, dest_dir: _key("download", paper.key, str(dest_dir))),
+    persist_result=True,
+)
+def download_pdf(paper: Paper, pdf_url: str, dest_dir: Path) -> Path:
+    """Download and validate one paper's PDF."""
+    settings = get_settings()
+    return download.download_pdf(
+        paper, pdf_url, dest_dir, settings.arxiv_min_interval, settings.arxiv_timeout,
+        settings.user_agent, int(settings.pdf_max_mb * 1024 * 1024),
+    )  # fmt: skip
+
+
+@task(
+    name="extract",
+    task_run_name="extract-{paper.key}",
+    cache_policy=_keyed(
+        lambda pdf, paper, figure_dir, max_figures: _key(
+            "extract", paper.key, EXTRACTOR_VERSION, str(figure_dir), max_figures
+        )
+    ),
+    persist_result=True,
+)
+def extract_pdf(pdf: Path, paper: Paper, figure_dir: Path, max_figures: int) -> Extraction:
+    """Read sections, affiliation, links and figures from a PDF."""
+    return extract.extract_pdf(pdf, paper.arxiv_id, paper.version, figure_dir, max_figures)
+
+
+@task(
+    name="summarize",
+    task_run_name="summarize-{paper.key}",
+    retries=3,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=_transient,
+    cache_policy=_keyed(
+        lambda paper, extraction, language, backend, model: _key(
+            "summarize", paper.key, language, backend, model, summarize.PROMPT_VERSION,
+            extraction is not None,
+        )
+    ),  # fmt: skip
+    persist_result=True,
+)
+def summarize_paper(
+    paper: Paper, extraction: Extraction | None, language: str, backend: str, model: str
+) -> SummaryRecord:
+    """Summarize one paper with the chosen backend."""
+    summarizer = summarize.make_summarizer(get_settings(), backend, model)
+    return summarizer.summarize(paper, extraction, language)
+
+
+@task(name="store", task_run_name="store-{kind}", cache_policy=NO_CACHE)
+def store_results(db_path: Path, kind: str, items: list[Any], day: date | None = None) -> int:
+    """Upsert results into DuckDB; safe to repeat."""
+    with store.connect(db_path) as con:
+        for item in items:
+            _save(con, item, day)
+    return len(items)
+
+
+def _save(con: Any, item: Any, day: date | None) -> None:
+    if isinstance(item, Paper):
+        store.save_papers(con, [item])
+    elif isinstance(item, Selection):
+        store.save_selections(con, day, [item])
+    elif isinstance(item, Extraction):
+        store.save_extraction(con, item)
+    elif isinstance(item, SummaryRecord):
+        store.save_summary(con, item)
+    elif isinstance(item, Failure):
+        store.save_failure(con, item)
+    else:
+        raise TypeError(f"cannot store {type(item).__name__}")
+
+
+@task(name="render", task_run_name="render-{slug}-{day}", cache_policy=NO_CACHE)
+def render_day(
+    db_path: Path, topic: str, slug: str, language: str, day: date, front: dict,
+    output_dir: Path, figure_dir: Path, figure_policy: str,
+) -> render.Post | None:  # fmt: skip
+    """Render the topic's post for `day` from DuckDB alone; None when nothing was kept."""
+    with store.connect(db_path) as con:
+        views: list[PaperView] = store.load_day(con, topic, day, language)
+        if not views:
+            return None
+        post = render.render_post(
+            topic, slug, language, day, views, front, output_dir, figure_dir, figure_policy
+        )
+        failed = sum(1 for v in views if v.failures)
+        models = sorted({v.summary.model for v in views if v.summary})
+        store.save_digest(con, topic, day, str(post.path), len(views), failed, models)
+    return post
+
+
+class Stages:
+    """The stage tasks with their results persisted under one directory.
+
+    Cached results must live beside the data they point at (PDF paths, figure files), so a
+    fresh data directory never meets a stale cache.
+    """
+
+    def __init__(self, result_dir: Path):
+        def bind(fn: Any) -> Any:
+            return fn.with_options(result_storage=result_dir)
+
+        self.fetch_papers = bind(fetch_papers)
+        self.select_papers = bind(select_papers)
+        self.download_pdf = bind(download_pdf)
+        self.extract_pdf = bind(extract_pdf)
+        self.summarize_paper = bind(summarize_paper)
+        self.store_results = store_results
+        self.render_day = render_day

@@ -1,0 +1,226 @@
+"""DuckDB, the durable record: schema, idempotent upserts, and the day's view for rendering."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from tasks.summary import PaperSummary, SummaryRecord
+from tasks.types import Extraction, Failure, Figure, Paper, Selection
+
+SCHEMA_VERSION = 1
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE papers (
+        arxiv_id VARCHAR, version INTEGER, title VARCHAR, authors VARCHAR[], abstract VARCHAR,
+        published TIMESTAMPTZ, updated TIMESTAMPTZ, categories VARCHAR[],
+        primary_category VARCHAR, comment VARCHAR, licence VARCHAR, announce_type VARCHAR,
+        PRIMARY KEY (arxiv_id, version));
+    CREATE TABLE selections (
+        topic VARCHAR, day DATE, arxiv_id VARCHAR, version INTEGER, kept BOOLEAN,
+        score DOUBLE, matched VARCHAR[], excluded VARCHAR[],
+        PRIMARY KEY (topic, day, arxiv_id));
+    CREATE TABLE extractions (
+        arxiv_id VARCHAR, version INTEGER, pages INTEGER, affiliation VARCHAR,
+        links VARCHAR[], sections JSON, PRIMARY KEY (arxiv_id, version));
+    CREATE TABLE figures (
+        arxiv_id VARCHAR, version INTEGER, idx INTEGER, page INTEGER, bbox DOUBLE[],
+        caption VARCHAR, width INTEGER, height INTEGER, sha256 VARCHAR, path VARCHAR,
+        PRIMARY KEY (arxiv_id, version, idx));
+    CREATE TABLE summaries (
+        arxiv_id VARCHAR, version INTEGER, language VARCHAR, backend VARCHAR, model VARCHAR,
+        prompt_version VARCHAR, summary JSON, prompt_tokens INTEGER, output_tokens INTEGER,
+        PRIMARY KEY (arxiv_id, version, language));
+    CREATE TABLE failures (
+        arxiv_id VARCHAR, version INTEGER, stage VARCHAR, reason VARCHAR,
+        PRIMARY KEY (arxiv_id, version, stage));
+    CREATE TABLE digests (
+        topic VARCHAR, day DATE, path VARCHAR, papers INTEGER, failures INTEGER,
+        models VARCHAR[], PRIMARY KEY (topic, day));
+    """,
+}
+
+
+@contextmanager
+def connect(db_path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the database briefly, migrated to the current schema; commit on success."""
+    if str(db_path) != ":memory:":
+        Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(db_path), read_only=read_only)
+    try:
+        if not read_only:
+            migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply the forward migrations the database lacks; return its schema version."""
+    con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    current = (row[0] if row else None) or 0
+    for version in sorted(v for v in MIGRATIONS if v > current):
+        con.execute("BEGIN")
+        con.execute(MIGRATIONS[version])
+        con.execute("INSERT INTO schema_version VALUES (?)", [version])
+        con.execute("COMMIT")
+        current = version
+    return current
+
+
+def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> None:
+    if rows:
+        marks = ", ".join("?" * len(rows[0]))
+        con.executemany(f"INSERT OR REPLACE INTO {table} VALUES ({marks})", rows)
+
+
+def save_papers(con: duckdb.DuckDBPyConnection, papers: Iterable[Paper]) -> None:
+    """Upsert paper metadata."""
+    _upsert(con, "papers", [
+        (p.arxiv_id, p.version, p.title, list(p.authors), p.abstract, p.published, p.updated,
+         list(p.categories), p.primary_category, p.comment, p.licence, p.announce_type)
+        for p in papers
+    ])  # fmt: skip
+
+
+def save_selections(
+    con: duckdb.DuckDBPyConnection, day: date, selections: Iterable[Selection]
+) -> None:
+    """Upsert a topic's decisions for `day`."""
+    _upsert(con, "selections", [
+        (s.topic, day, s.arxiv_id, s.version, s.kept, s.score, list(s.matched), list(s.excluded))
+        for s in selections
+    ])  # fmt: skip
+
+
+def save_extraction(con: duckdb.DuckDBPyConnection, ex: Extraction) -> None:
+    """Upsert what was read from a PDF, replacing its figures."""
+    _upsert(con, "extractions", [(
+        ex.arxiv_id, ex.version, ex.pages, ex.affiliation, list(ex.links),
+        json.dumps(ex.sections, ensure_ascii=False),
+    )])  # fmt: skip
+    con.execute("DELETE FROM figures WHERE arxiv_id = ? AND version = ?", [ex.arxiv_id, ex.version])
+    _upsert(con, "figures", [
+        (ex.arxiv_id, ex.version, f.index, f.page, list(f.bbox), f.caption, f.width, f.height,
+         f.sha256, f.path)
+        for f in ex.figures
+    ])  # fmt: skip
+    clear_failure(con, ex.arxiv_id, ex.version, "extract")
+
+
+def save_summary(con: duckdb.DuckDBPyConnection, rec: SummaryRecord) -> None:
+    """Upsert a validated summary with its model, prompt version and tokens."""
+    _upsert(con, "summaries", [(
+        rec.arxiv_id, rec.version, rec.language, rec.backend, rec.model, rec.prompt_version,
+        rec.summary.model_dump_json(), rec.prompt_tokens, rec.output_tokens,
+    )])  # fmt: skip
+    clear_failure(con, rec.arxiv_id, rec.version, "summarize")
+
+
+def save_failure(con: duckdb.DuckDBPyConnection, failure: Failure) -> None:
+    """Record that a stage failed for a paper, with the reason."""
+    _upsert(con, "failures", [
+        (failure.arxiv_id, failure.version, failure.stage, failure.reason)
+    ])  # fmt: skip
+
+
+def clear_failure(con: duckdb.DuckDBPyConnection, arxiv_id: str, version: int, stage: str) -> None:
+    """Forget a stage's earlier failure once it has succeeded."""
+    con.execute(
+        "DELETE FROM failures WHERE arxiv_id = ? AND version = ? AND stage = ?",
+        [arxiv_id, version, stage],
+    )
+
+
+def save_digest(
+    con: duckdb.DuckDBPyConnection, topic: str, day: date, path: str, papers: int,
+    failures: int, models: list[str],
+) -> None:  # fmt: skip
+    """Record the post written for a topic and day."""
+    _upsert(con, "digests", [(topic, day, path, papers, failures, models)])
+
+
+@dataclass(frozen=True)
+class PaperView:
+    """Everything the post shows for one paper, read back from the database."""
+
+    paper: Paper
+    selection: Selection
+    extraction: Extraction | None
+    summary: SummaryRecord | None
+    failures: tuple[Failure, ...]
+
+
+def load_day(con: duckdb.DuckDBPyConnection, topic: str, day: date, language: str) -> list[PaperView]:
+    """Return the kept papers of `topic` on `day`, best score first, newest id on ties."""
+    rows = con.execute(
+        """SELECT p.*, s.score, s.matched, s.excluded FROM selections s
+           JOIN papers p USING (arxiv_id, version)
+           WHERE s.topic = ? AND s.day = ? AND s.kept
+           ORDER BY p.announce_type = 'new' DESC, p.arxiv_id DESC""",
+        [topic, day],
+    ).fetchall()
+    return [_view(con, row, topic, language) for row in rows]
+
+
+def _view(con: duckdb.DuckDBPyConnection, row: tuple, topic: str, language: str) -> PaperView:
+    paper = Paper(
+        arxiv_id=row[0], version=row[1], title=row[2], authors=tuple(row[3]), abstract=row[4],
+        published=row[5], updated=row[6], categories=tuple(row[7]), primary_category=row[8],
+        comment=row[9], licence=row[10], announce_type=row[11],
+    )  # fmt: skip
+    selection = Selection(paper.arxiv_id, paper.version, topic, True, row[12], tuple(row[13]),
+                          tuple(row[14]))  # fmt: skip
+    key = [paper.arxiv_id, paper.version]
+    return PaperView(
+        paper=paper,
+        selection=selection,
+        extraction=_extraction(con, key),
+        summary=_summary(con, key, language),
+        failures=tuple(
+            Failure(paper.arxiv_id, paper.version, stage, reason)
+            for stage, reason in con.execute(
+                "SELECT stage, reason FROM failures WHERE arxiv_id = ? AND version = ? "
+                "ORDER BY stage", key
+            ).fetchall()
+        ),
+    )  # fmt: skip
+
+
+def _extraction(con: duckdb.DuckDBPyConnection, key: list) -> Extraction | None:
+    row = con.execute(
+        "SELECT pages, affiliation, links, sections FROM extractions "
+        "WHERE arxiv_id = ? AND version = ?", key
+    ).fetchone()  # fmt: skip
+    if row is None:
+        return None
+    figures = tuple(
+        Figure(idx, page, tuple(bbox), caption, width, height, sha, path)
+        for idx, page, bbox, caption, width, height, sha, path in con.execute(
+            "SELECT idx, page, bbox, caption, width, height, sha256, path FROM figures "
+            "WHERE arxiv_id = ? AND version = ? ORDER BY idx", key
+        ).fetchall()
+    )  # fmt: skip
+    return Extraction(key[0], key[1], row[0], json.loads(row[3]), row[1], tuple(row[2]), figures)
+
+
+def _summary(con: duckdb.DuckDBPyConnection, key: list, language: str) -> SummaryRecord | None:
+    row = con.execute(
+        "SELECT backend, model, prompt_version, language, summary, prompt_tokens, output_tokens "
+        "FROM summaries WHERE arxiv_id = ? AND version = ? ORDER BY language = ? DESC LIMIT 1",
+        key + [language],
+    ).fetchone()  # fmt: skip
+    if row is None:
+        return None
+    return SummaryRecord(
+        key[0], key[1], row[0], row[1], row[2], row[3],
+        PaperSummary.model_validate_json(row[4]), row[5], row[6],
+    )  # fmt: skip
