@@ -10,8 +10,12 @@ import typer
 
 app = typer.Typer(help="Daily arXiv digests per topic, as Prefect flows.", no_args_is_help=True)
 
-DateOpt = Annotated[datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="Batch label YYYY-MM-DD")]  # noqa: E501
-TopicOpt = Annotated[list[str] | None, typer.Option("--topic", help="Topic name (repeatable; default: all)")]  # noqa: E501
+DateOpt = Annotated[
+    datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="Batch label YYYY-MM-DD")
+]  # noqa: E501
+TopicOpt = Annotated[
+    list[str] | None, typer.Option("--topic", help="Topic name (repeatable; default: all)")
+]  # noqa: E501
 LlmOpt = Annotated[str | None, typer.Option("--llm", help="auto | gemini | extractive")]
 
 

@@ -115,6 +115,7 @@ def _process(
     while pending:
         future = done.get()
         stage, paper = pending.pop(future)
+        future.wait()
         state = future.state
         if not state.is_completed():
             _fail(settings, steps, result, paper, stage, state.result(raise_on_failure=False))
@@ -134,7 +135,12 @@ def _process(
 
 
 def _fail(
-    settings: Settings, steps: stages.Stages, result: TopicResult, paper: Paper, stage: str, error: BaseException
+    settings: Settings,
+    steps: stages.Stages,
+    result: TopicResult,
+    paper: Paper,
+    stage: str,
+    error: BaseException,
 ) -> None:
     """Record a stage's failure for one paper so the post and the report can show it."""
     reason = str(error) or type(error).__name__

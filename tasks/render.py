@@ -146,9 +146,7 @@ def render_post(
         autoescape=False,
     )
     env.filters.update(md=inline, attr=attr, url=url)
-    papers = [
-        {"v": v, "figures": figures_allowed(v.paper.licence, figure_policy)} for v in views
-    ]
+    papers = [{"v": v, "figures": figures_allowed(v.paper.licence, figure_policy)} for v in views]
     text = front_matter(topic_name, day, views, front) + env.get_template("hexo.md.j2").render(
         day=day.isoformat(), papers=papers, L=LABELS[language], language=language,
         disclaimer=_disclaimer(views, language),

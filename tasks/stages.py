@@ -17,8 +17,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 
 from config.settings import get_settings
-from tasks import download, extract, fetch, render, select, store, summarize
+from tasks import calendar, download, extract, fetch, render, select, store, summarize
+from tasks.arxiv_http import PoliteSession
 from tasks.errors import is_transient
+from tasks.limiter import get_limiter
 from tasks.store import PaperView
 from tasks.summary import SummaryRecord
 from tasks.types import Extraction, Failure, Paper, Selection
@@ -63,7 +65,7 @@ def fetch_papers(api_url: str, categories: list[str], day: date) -> list[Paper]:
     source = fetch.ArxivSource(
         api_url, settings.arxiv_min_interval, settings.arxiv_timeout, settings.user_agent
     )
-    window = fetch.calendar.batch_window(day)
+    window = calendar.batch_window(day)
     if window is None:
         return []
     return source.day_papers(categories, *window)
@@ -92,16 +94,21 @@ def select_papers(
     retries=3,
     retry_delay_seconds=RETRY_DELAYS,
     retry_condition_fn=_transient,
-    cache_policy=_keyed(lambda paper, pdf_url, dest_dir: _key("download", paper.key, str(dest_dir))),
+    cache_policy=_keyed(
+        lambda paper, pdf_url, dest_dir: _key("download", paper.key, str(dest_dir))
+    ),
     persist_result=True,
 )
 def download_pdf(paper: Paper, pdf_url: str, dest_dir: Path) -> Path:
     """Download and validate one paper's PDF."""
     settings = get_settings()
-    return download.download_pdf(
-        paper, pdf_url, dest_dir, settings.arxiv_min_interval, settings.arxiv_timeout,
-        settings.user_agent, int(settings.pdf_max_mb * 1024 * 1024),
-    )  # fmt: skip
+    session = PoliteSession(
+        get_limiter(settings.arxiv_min_interval), settings.arxiv_timeout, settings.user_agent
+    )
+    with session:
+        return download.download_pdf(
+            paper, pdf_url, dest_dir, session, int(settings.pdf_max_mb * 1024 * 1024)
+        )
 
 
 @task(
@@ -127,7 +134,12 @@ def extract_pdf(pdf: Path, paper: Paper, figure_dir: Path, max_figures: int) -> 
     retry_condition_fn=_transient,
     cache_policy=_keyed(
         lambda paper, extraction, language, backend, model: _key(
-            "summarize", paper.key, language, backend, model, summarize.PROMPT_VERSION,
+            "summarize",
+            paper.key,
+            language,
+            backend,
+            model,
+            summarize.PROMPT_VERSION,
             extraction is not None,
         )
     ),  # fmt: skip
@@ -137,7 +149,7 @@ def summarize_paper(
     paper: Paper, extraction: Extraction | None, language: str, backend: str, model: str
 ) -> SummaryRecord:
     """Summarize one paper with the chosen backend."""
-    summarizer = summarize.make_summarizer(get_settings(), backend, model)
+    summarizer = summarize.make_summarizer(get_settings(), backend)
     return summarizer.summarize(paper, extraction, language)
 
 

@@ -159,7 +159,9 @@ class PaperView:
     failures: tuple[Failure, ...]
 
 
-def load_day(con: duckdb.DuckDBPyConnection, topic: str, day: date, language: str) -> list[PaperView]:
+def load_day(
+    con: duckdb.DuckDBPyConnection, topic: str, day: date, language: str
+) -> list[PaperView]:
     """Return the kept papers of `topic` on `day`, best score first, newest id on ties."""
     rows = con.execute(
         """SELECT p.*, s.score, s.matched, s.excluded FROM selections s

@@ -59,14 +59,18 @@ def test_post_has_the_reference_structure(tmp_path):
                  "**Key Takeaways**", "UC Berkeley", "[代码](https://github.com/a/b)",
                  '<img src="2410.03665v1-fig1.png"', "<details>", "</details>"):  # fmt: skip
         assert part in body, part
-    assert post.figures == (tmp_path / "out" / "2024-10-07-diffusion-models" / "2410.03665v1-fig1.png",)
+    assert post.figures == (
+        tmp_path / "out" / "2024-10-07-diffusion-models" / "2410.03665v1-fig1.png",
+    )
     assert post.figures[0].read_bytes() == b"\x89PNG fake"
 
 
 def test_hostile_metadata_cannot_escape(tmp_path):
     p = paper(title=HOSTILE + " ---", abstract=HOSTILE, comment=HOSTILE,
               authors=("<img src=x onerror=alert(1)>",))  # fmt: skip
-    text = _render(tmp_path, [_view(p, failures=[Failure(p.arxiv_id, 1, "download", HOSTILE)])]).text
+    text = _render(
+        tmp_path, [_view(p, failures=[Failure(p.arxiv_id, 1, "download", HOSTILE)])]
+    ).text
     body = text.split("---\n", 2)[2]
     assert "<script" not in text and "{{" not in body and "{%" not in body and "{#" not in body
     assert body.count("<details>") == body.count("</details>") == 1

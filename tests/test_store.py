@@ -20,7 +20,9 @@ def _fill(con, p):
 
 
 def _dump(con):
-    tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()]
+    tables = [
+        r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()
+    ]
     return {t: sorted(map(str, con.execute(f"SELECT * FROM {t}").fetchall())) for t in tables}
 
 

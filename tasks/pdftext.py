@@ -1,0 +1,124 @@
+"""Text lines of PDF pages with their geometry and fonts, in reading order."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import pymupdf
+
+Box = tuple[float, float, float, float]
+
+# Running headers and page numbers live in these top/bottom fractions of the page.
+MARGIN_FRACTION = 0.065
+MARKER = re.compile(r"^[\d*†‡§¶,∗⋆a-e]{1,6}$")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of text in one font; `sup` marks small raised markers like affiliation numbers."""
+
+    text: str
+    size: float
+    sup: bool
+
+
+@dataclass(frozen=True)
+class Line:
+    """One horizontal text line on a page (1-based page number)."""
+
+    page: int
+    bbox: Box
+    spans: tuple[Span, ...]
+    size: float
+    bold: bool
+
+    @property
+    def text(self) -> str:
+        return " ".join("".join(s.text for s in self.spans).split())
+
+    @property
+    def plain(self) -> str:
+        """Return the text without superscript markers."""
+        return " ".join("".join(s.text for s in self.spans if not s.sup).split())
+
+    @property
+    def width(self) -> float:
+        return self.bbox[2] - self.bbox[0]
+
+
+def page_lines(page: pymupdf.Page) -> list[Line]:
+    """Return the page's horizontal lines, without running header/footer and rotated stamps."""
+    height = page.rect.height
+    top, bottom = height * MARGIN_FRACTION, height * (1 - MARGIN_FRACTION)
+    lines = []
+    data = page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT)
+    for block in data["blocks"]:
+        for raw in block.get("lines", ()):
+            # arXiv's side stamp and rotated labels are not running text.
+            if abs(raw["dir"][1]) > 0.1 or raw["bbox"][3] < top or raw["bbox"][1] > bottom:
+                continue
+            line = _make_line(page.number + 1, raw)
+            if line is not None:
+                lines.append(line)
+    return lines
+
+
+def _make_line(page: int, raw: dict) -> Line | None:
+    spans = [s for s in raw["spans"] if s["text"].strip()]
+    if not spans:
+        return None
+    size = max(s["size"] for s in spans)
+    bold_chars = sum(len(s["text"]) for s in spans if _is_bold(s))
+    out = tuple(
+        Span(s["text"], s["size"], s["size"] < 0.8 * size and bool(MARKER.match(s["text"].strip())))
+        for s in spans
+    )
+    total = sum(len(s["text"]) for s in spans)
+    return Line(page, tuple(raw["bbox"]), out, size, bold_chars > total / 2)
+
+
+def _is_bold(span: dict) -> bool:
+    return bool(span["flags"] & pymupdf.TEXT_FONT_BOLD) or "bold" in span["font"].lower()
+
+
+def is_two_column(lines: list[Line], page_width: float) -> bool:
+    """Return True when both halves of the page carry a column of text."""
+    mid = page_width / 2
+    left = sum(1 for ln in lines if ln.bbox[2] < mid)
+    right = sum(1 for ln in lines if ln.bbox[0] > mid)
+    return left >= 5 and right >= 5
+
+
+def spans_gutter(line: Line, page_width: float) -> bool:
+    mid = page_width / 2
+    return line.bbox[0] < mid - 10 and line.bbox[2] > mid + 10
+
+
+def reading_order(lines: list[Line], page_width: float) -> list[Line]:
+    """Return lines in reading order: left column, then right, between full-width lines."""
+    ordered, band = [], []
+    for line in sorted(lines, key=lambda ln: (ln.bbox[1], ln.bbox[0])):
+        if spans_gutter(line, page_width):
+            ordered += _flush(band, page_width)
+            band = []
+            ordered.append(line)
+        else:
+            band.append(line)
+    return ordered + _flush(band, page_width)
+
+
+def _flush(band: list[Line], page_width: float) -> list[Line]:
+    mid = page_width / 2
+    left = [ln for ln in band if (ln.bbox[0] + ln.bbox[2]) / 2 < mid]
+    right = [ln for ln in band if (ln.bbox[0] + ln.bbox[2]) / 2 >= mid]
+    return left + right
+
+
+def body_size(lines: list[Line]) -> float:
+    """Return the most common font size weighted by characters: the body text size."""
+    sizes = Counter()
+    for line in lines:
+        sizes[round(line.size, 1)] += len(line.text)
+    return sizes.most_common(1)[0][0] if sizes else 10.0
