@@ -94,9 +94,14 @@ def digest_topic(
 
 
 def _process(
-    settings: Settings, steps: stages.Stages, kept: list[Paper], language: str, backend: str, model: str,
+    settings: Settings,
+    steps: stages.Stages,
+    kept: list[Paper],
+    language: str,
+    backend: str,
+    model: str,
     result: TopicResult,
-) -> None:  # fmt: skip
+) -> None:
     """Stream each paper through download → extract → summarize as soon as it can go on."""
     done: queue.Queue[PrefectFuture[Any]] = queue.Queue()
     pending: dict[PrefectFuture[Any], tuple[str, Paper]] = {}

@@ -189,7 +189,8 @@ def _disclaimer(views: list[PaperView], language: str) -> list[str]:
             )
         else:
             lines.append(
-                f"以下内容由大语言模型 [{inline(model)}](https://ai.google.dev/) 生成，如有错误，仅供参考，谨慎使用"
+                f"以下内容由大语言模型 [{inline(model)}](https://ai.google.dev/) 生成，"
+                "如有错误，仅供参考，谨慎使用"
                 if language == "zh"
                 else f"The summaries below were written by the language model "
                 f"[{inline(model)}](https://ai.google.dev/); they may contain errors"

@@ -113,7 +113,8 @@ def save_extraction(con: duckdb.DuckDBPyConnection, ex: Extraction) -> None:
          f.sha256, f.path)
         for f in ex.figures
     ])  # fmt: skip
-    clear_failure(con, ex.arxiv_id, ex.version, "extract")
+    for stage in ("download", "extract"):
+        clear_failure(con, ex.arxiv_id, ex.version, stage)
 
 
 def save_summary(con: duckdb.DuckDBPyConnection, rec: SummaryRecord) -> None:

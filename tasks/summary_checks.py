@@ -66,9 +66,18 @@ def _text_fields(summary: PaperSummary) -> list[tuple[str, str]]:
     return fields
 
 
+def _pattern(marker: str) -> re.Pattern[str]:
+    # Word boundaries around ASCII words, so "TODO" does not match inside "Mastodon".
+    start = r"\b" if marker[0].isascii() and marker[0].isalnum() else ""
+    end = r"\b" if marker[-1].isascii() and marker[-1].isalnum() else ""
+    return re.compile(start + re.escape(marker) + end, re.IGNORECASE)
+
+
+_MARKERS = [(marker, _pattern(marker)) for marker in PLACEHOLDERS]
+
+
 def _placeholder(text: str) -> str:
-    lowered = text.lower()
-    return next((marker for marker in PLACEHOLDERS if marker.lower() in lowered), "")
+    return next((marker for marker, pattern in _MARKERS if pattern.search(text)), "")
 
 
 def _copies(text: str, abstract: str) -> bool:

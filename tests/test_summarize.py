@@ -204,13 +204,25 @@ def test_5xx_is_transient(fake, gemini, status):
     assert fake.count("generateContent") == 1
 
 
-def test_timeout_is_transient(fake):
+@pytest.mark.parametrize("http_client", ["httpx2", "httpx"])
+def test_timeout_is_transient_on_either_http_client(fake, monkeypatch, http_client):
+    # google-genai picks its HTTP library from this variable; their timeouts share no base.
+    monkeypatch.setenv("GOOGLE_GENAI_HTTP_CLIENT", http_client)
     slow = GeminiSummarizer(api_key=KEY, model=MODEL, base_url=fake.url, timeout=0.2)
     fake.inject(delay(2.0))
 
     with pytest.raises(TransientError, match="Timeout"):
         slow.summarize(make_paper(), None, "zh")
     assert fake.count("generateContent") == 1
+
+
+def test_refused_connection_is_transient():
+    with FakeGemini() as closed:
+        url = closed.url
+    nobody = GeminiSummarizer(api_key=KEY, model=MODEL, base_url=url, timeout=1)
+
+    with pytest.raises(TransientError, match="ConnectError"):
+        nobody.summarize(make_paper(), None, "zh")
 
 
 def test_other_4xx_is_a_summary_error(fake, gemini):
@@ -335,6 +347,16 @@ def test_check_rejects_english_leftovers(field, text):
     problems = check_summary(PaperSummary.model_validate(data), make_paper(), "en")
 
     assert any(f"analysis.{field}" in p and "placeholder" in p for p in problems), problems
+
+
+def test_check_matches_english_markers_as_words_only():
+    data = json.loads(json.dumps(GOOD_EN))
+    data["analysis"]["background"] = "Mastodon-scale feeds need n/a-free TODOs? No: Mastodon."
+    data["analysis"]["workload"] = "Tested on Mastodon and TBDNet datasets."
+
+    problems = check_summary(PaperSummary.model_validate(data), make_paper(), "en")
+
+    assert problems == ["analysis.background contains placeholder or chat text 'N/A'"]
 
 
 def test_check_rejects_english_prose_for_a_chinese_topic():
