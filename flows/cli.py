@@ -58,8 +58,14 @@ def run_day(day: date | None, topics: list[str] | None, llm: str | None) -> list
             f"{r.topic} {r.day}: {r.fetched} fetched, {r.kept} kept, {r.summarized} summarized, "
             f"{len(r.failures)} failed" + (f" ({r.note})" if r.note else "")
         )
+        if r.prompt_tokens or r.output_tokens:
+            typer.echo(
+                f"  tokens: {r.prompt_tokens} in, {r.output_tokens} out, ${r.cost_usd:.4f}"
+            )
         for failure in r.failures:
             typer.echo(f"  failed: {failure}")
+        if r.waiting:
+            typer.echo(f"  waiting for the next run (LLM quota or budget): {', '.join(r.waiting)}")
         if r.post:
             typer.echo(f"  post: {r.post}")
     return results
@@ -70,6 +76,16 @@ def run(date_: DateOpt = None, topic: TopicOpt = None, llm: LlmOpt = None) -> No
     """Build the digest for one batch label (default: the latest batch)."""
     _check(llm, topic)
     run_day(date_.date() if date_ else None, topic, llm)
+
+
+@app.command()
+def calendar(date_: DateOpt = None) -> None:
+    """Show the batch labelled a date (default: today in New York) and the next one."""
+    from config.settings import get_settings
+    from tasks import calendar as arxiv_calendar
+
+    day = date_.date() if date_ else datetime.now(arxiv_calendar.EASTERN).date()
+    typer.echo(arxiv_calendar.describe(day, get_settings().holidays))
 
 
 @app.command()

@@ -13,6 +13,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from config.settings import Settings, Topic, get_settings
 from tasks import calendar, stages
+from tasks.errors import QuotaExhausted
 from tasks.summarize import make_summarizer
 from tasks.types import Extraction, Failure, Paper
 
@@ -28,6 +29,10 @@ class TopicResult:
     kept: int = 0
     summarized: int = 0
     failures: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
     note: str = ""
 
 
@@ -137,6 +142,9 @@ def _process(
         else:
             steps.store_results(settings.db_path, "summary", [value])
             result.summarized += 1
+            result.prompt_tokens += value.prompt_tokens
+            result.output_tokens += value.output_tokens
+            result.cost_usd += value.cost_usd
 
 
 def _fail(
@@ -151,5 +159,10 @@ def _fail(
     reason = str(error) or type(error).__name__
     failure = Failure(paper.arxiv_id, paper.version, stage, reason)
     steps.store_results(settings.db_path, "failure", [failure])
+    if isinstance(error, QuotaExhausted):
+        # Not a failure of the paper: the next run summarizes it.
+        result.waiting.append(paper.key)
+        get_run_logger().warning("%s waits for the next run: %s", paper.key, reason)
+        return
     result.failures.append(f"{paper.key} {stage}: {reason}")
     get_run_logger().warning("%s failed at %s: %s", paper.key, stage, reason)

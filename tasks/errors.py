@@ -44,6 +44,10 @@ class ConfigError(DigestError):
     """Settings or CLI input are wrong; the message says what to change."""
 
 
+class QuotaExhausted(DigestError):
+    """The LLM's daily quota or the budget is used up: the paper waits for the next run."""
+
+
 def is_transient(exc: BaseException) -> bool:
     """Return True for errors that a retry may cure."""
     return isinstance(exc, TransientError)

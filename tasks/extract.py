@@ -62,7 +62,11 @@ EMAIL = re.compile(r"\{[^}]*\}@\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 def extract_pdf(
     pdf_path: Path, arxiv_id: str, version: int, figure_dir: Path, max_figures: int = 4
 ) -> Extraction:
-    """Read sections, affiliation, links and up to `max_figures` figures from a paper's PDF."""
+    """Read sections, affiliation, links and up to `max_figures` figures from a paper's PDF.
+
+    Text comes from the first TEXT_PAGES pages, figures from the first FIGURE_PAGES; figure
+    pages are 1-based and figure files go to `figure_dir`, replacing this version's old ones.
+    """
     paper = f"{arxiv_id}v{version}"
     doc = open_pdf(pdf_path, paper)
     try:

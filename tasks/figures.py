@@ -74,11 +74,12 @@ def _area(box: Box) -> float:
 
 
 def find_regions(page: pymupdf.Page, lines: list[Line]) -> list[Region]:
-    """Return the page's captioned figures in caption order, tables and logos left out."""
+    """Return the page's captioned figures in reading order, tables and logos left out."""
     graphics = page_graphics(page)
     if not graphics:
         return []
-    graphics = [g for g in graphics if g not in _table_graphics(lines, graphics)]
+    tables = _table_graphics(lines, graphics)
+    graphics = [g for g in graphics if g not in tables]
     ordered = sorted(lines, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
     regions = []
     for i, line in enumerate(ordered):
@@ -151,7 +152,7 @@ def _region_above(
 
 def _with_labels(box: Box, above: list[Line], top: float) -> Box:
     """Grow the box by small text hugging it (axis ticks, legends outside the plot)."""
-    grown = pymupdf.Rect(box) + (-12, -12, 12, 12)
+    grown = pymupdf.Rect(box) + (-16, -12, 16, 12)
     labels = [
         ln.bbox
         for ln in above

@@ -14,7 +14,7 @@ import duckdb
 from tasks.summary import PaperSummary, SummaryRecord
 from tasks.types import Extraction, Failure, Figure, Paper, Selection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -45,6 +45,7 @@ MIGRATIONS: dict[int, str] = {
         topic VARCHAR, day DATE, path VARCHAR, papers INTEGER, failures INTEGER,
         models VARCHAR[], PRIMARY KEY (topic, day));
     """,
+    2: "ALTER TABLE summaries ADD COLUMN cost_usd DOUBLE DEFAULT 0;",
 }
 
 
@@ -121,7 +122,7 @@ def save_summary(con: duckdb.DuckDBPyConnection, rec: SummaryRecord) -> None:
     """Upsert a validated summary with its model, prompt version and tokens."""
     _upsert(con, "summaries", [(
         rec.arxiv_id, rec.version, rec.language, rec.backend, rec.model, rec.prompt_version,
-        rec.summary.model_dump_json(), rec.prompt_tokens, rec.output_tokens,
+        rec.summary.model_dump_json(), rec.prompt_tokens, rec.output_tokens, rec.cost_usd,
     )])  # fmt: skip
     clear_failure(con, rec.arxiv_id, rec.version, "summarize")
 
@@ -217,7 +218,8 @@ def _extraction(con: duckdb.DuckDBPyConnection, key: list) -> Extraction | None:
 
 def _summary(con: duckdb.DuckDBPyConnection, key: list, language: str) -> SummaryRecord | None:
     row = con.execute(
-        "SELECT backend, model, prompt_version, language, summary, prompt_tokens, output_tokens "
+        "SELECT backend, model, prompt_version, language, summary, prompt_tokens, output_tokens, "
+        "cost_usd "
         "FROM summaries WHERE arxiv_id = ? AND version = ? ORDER BY language = ? DESC LIMIT 1",
         key + [language],
     ).fetchone()  # fmt: skip
@@ -225,5 +227,5 @@ def _summary(con: duckdb.DuckDBPyConnection, key: list, language: str) -> Summar
         return None
     return SummaryRecord(
         key[0], key[1], row[0], row[1], row[2], row[3],
-        PaperSummary.model_validate_json(row[4]), row[5], row[6],
+        PaperSummary.model_validate_json(row[4]), row[5], row[6], row[7],
     )  # fmt: skip

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -20,8 +20,9 @@ from google.genai import types
 from pydantic import ValidationError
 
 from config.settings import DEFAULT_CONFIG, Settings
-from tasks.errors import ConfigError, SummaryError, TransientError
+from tasks.errors import ConfigError, QuotaExhausted, SummaryError, TransientError
 from tasks.extractive import ExtractiveSummarizer, paper_sections
+from tasks.quota import Quota, cost_usd, get_quota
 from tasks.summary import PaperSummary, SummaryRecord
 from tasks.summary_checks import check_summary
 from tasks.types import Extraction, Paper
@@ -37,6 +38,17 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QuotaSettings:
+    """Client-side limits and prices for the Gemini backend."""
+
+    rpm: float = 0.0
+    concurrency: int = 2
+    budget_usd: float = 0.0
+    prices: dict[str, list[float]] = field(default_factory=dict)
+
 
 PROMPT_PATH = DEFAULT_CONFIG.parent / "prompts" / "summary.md"
 # About 4 characters per token for English prose: 24k characters is ~6k input tokens per paper.
@@ -164,11 +176,23 @@ class GeminiSummarizer:
 
     name = "gemini"
 
-    def __init__(self, api_key: str, model: str, base_url: str = "", timeout: float = 120.0):
+    def __init__(
+        self,
+        api_key: str,
+        model: str,
+        base_url: str = "",
+        timeout: float = 120.0,
+        fallback_model: str = "",
+        quota: QuotaSettings | None = None,
+    ):
         if not api_key:
             raise ConfigError("GEMINI_API_KEY is not set; set it or use --llm extractive")
         self.model = model
+        self.used_model = model
         self._key = api_key
+        self._limits = quota or QuotaSettings()
+        self._models = [m for m in dict.fromkeys([model, fallback_model]) if m]
+        self._prices = self._limits.prices
         options = types.HttpOptions(
             base_url=base_url or None,
             api_version=GEMINI_API_VERSION,
@@ -177,6 +201,18 @@ class GeminiSummarizer:
         )
         # vertexai=False so GOOGLE_GENAI_USE_VERTEXAI in the environment cannot reroute us.
         self._client = genai.Client(api_key=api_key, vertexai=False, http_options=options)
+
+    def _quota(self, model: str) -> Quota:
+        limits = self._limits
+        return get_quota(model, limits.rpm, limits.concurrency, limits.budget_usd)
+
+    def _active_model(self, paper: Paper) -> str:
+        """Return the first model whose daily quota is not used up."""
+        for model in self._models:
+            if not self._quota(model).exhausted:
+                return model
+        self._quota(self._models[-1]).check(paper.key)
+        return self._models[-1]
 
     def __repr__(self) -> str:
         return f"GeminiSummarizer(model={self.model!r})"
@@ -201,16 +237,18 @@ class GeminiSummarizer:
                 f"Gemini gave no valid summary after one repair: {reasons}", paper.key
             )
         prompt_tokens, output_tokens = _tokens(calls)
+        model = self.used_model
         return SummaryRecord(
             arxiv_id=paper.arxiv_id,
             version=paper.version,
             backend=self.name,
-            model=self.model,
+            model=model,
             prompt_version=PROMPT_VERSION,
             language=language,
             summary=summary,
             prompt_tokens=prompt_tokens,
             output_tokens=output_tokens,
+            cost_usd=cost_usd(self._prices, model, prompt_tokens, output_tokens),
         )
 
     def _generate(
@@ -224,31 +262,56 @@ class GeminiSummarizer:
             temperature=0.2,
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         )
+        model = self._active_model(paper)
+        quota = self._quota(model)
         try:
-            return self._client.models.generate_content(
-                model=self.model, contents=turns, config=config
-            )
+            with quota.call(paper.key):
+                response = self._client.models.generate_content(
+                    model=model, contents=turns, config=config
+                )
         # `from None`: the SDK error holds the HTTP request, whose headers carry the API key.
         except genai_errors.APIError as exc:
-            raise self._api_error(exc, paper) from None
+            raise self._api_error(exc, paper, model) from None
         except genai_errors.UnknownApiResponseError:
             raise TransientError("Gemini answered with a non-JSON body", paper.key) from None
         except _NETWORK_ERRORS as exc:
             message = f"Gemini request failed: {type(exc).__name__} {self._scrub(str(exc))}"
             raise TransientError(message.strip(), paper.key) from None
+        self.used_model = model
+        usage = _tokens([response])
+        quota.charge(cost_usd(self._prices, model, *usage))
+        return response
 
-    def _api_error(self, exc: genai_errors.APIError, paper: Paper) -> Exception:
+    def _api_error(self, exc: genai_errors.APIError, paper: Paper, model: str) -> Exception:
         """Return the error to raise for a Gemini error status."""
         status = f"{exc.code} {exc.status or ''}".strip()
         message = self._scrub(f"Gemini returned {status}: {exc.message or exc.details}")
+        if exc.code == 429 and is_daily_quota(exc):
+            self._quota(model).exhaust(f"{model}'s daily quota is used up")
+            if any(not self._quota(m).exhausted for m in self._models):
+                return TransientError(f"{message}; switching to the fallback model", paper.key)
+            return QuotaExhausted(f"{message}; the paper waits for the next run", paper.key)
         if exc.code == 429:
-            return TransientError(message, paper.key, retry_after=retry_delay(exc))
+            delay = retry_delay(exc)
+            self._quota(model).back_off(delay)
+            return TransientError(message, paper.key, retry_after=delay)
         if exc.code == 408 or exc.code >= 500:
             return TransientError(message, paper.key)
         return SummaryError(message, paper.key)
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._key, "***")
+
+
+def is_daily_quota(exc: genai_errors.APIError) -> bool:
+    """Return whether a 429 names a per-day quota (a google.rpc.QuotaFailure detail)."""
+    body = exc.details if isinstance(exc.details, dict) else {}
+    for detail in body.get("error", body).get("details", None) or []:
+        if isinstance(detail, dict) and detail.get("@type", "").endswith("QuotaFailure"):
+            for violation in detail.get("violations", []):
+                if "PerDay" in str(violation.get("quotaId", "")):
+                    return True
+    return False
 
 
 def retry_delay(exc: genai_errors.APIError) -> float:
@@ -335,4 +398,11 @@ def make_summarizer(settings: Settings, backend: str | None = None) -> Summarize
         model=settings.llm_model,
         base_url=settings.gemini_base_url,
         timeout=settings.llm_timeout,
+        fallback_model=settings.llm_fallback_model,
+        quota=QuotaSettings(
+            settings.llm_rpm,
+            settings.llm_concurrency,
+            settings.llm_budget_usd,
+            settings.llm_prices,
+        ),  # fmt: skip
     )

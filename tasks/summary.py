@@ -47,3 +47,4 @@ class SummaryRecord:
     summary: PaperSummary
     prompt_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float = 0.0

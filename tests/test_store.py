@@ -65,4 +65,24 @@ def test_migrations_apply_once(tmp_path):
         pass
     con = duckdb.connect(str(db))
     assert store.migrate(con) == store.SCHEMA_VERSION
-    assert con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 1
+    applied = con.execute("SELECT count(*) FROM schema_version").fetchone()[0]
+    assert applied == len(store.MIGRATIONS)
+
+
+def test_a_version_1_database_is_migrated_forward(tmp_path):
+    db = tmp_path / "d.duckdb"
+    p = paper()
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE schema_version (version INTEGER)")
+    con.execute(store.MIGRATIONS[1])
+    con.execute("INSERT INTO schema_version VALUES (1)")
+    rec = record(p)
+    con.execute(
+        "INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [p.arxiv_id, 1, "zh", "gemini", rec.model, "summary-v1",
+         rec.summary.model_dump_json(), 10, 20],
+    )  # fmt: skip
+    con.close()
+    with store.connect(db) as con:
+        assert store._summary(con, [p.arxiv_id, 1], "zh").cost_usd == 0
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 2

@@ -1,0 +1,89 @@
+"""LLM quotas: pace requests per minute, cap concurrency, stop at a daily limit or budget.
+
+One `Quota` per model and process, shared by every summarize task, so a 429's RetryInfo
+delay holds back all calls, not only the one that was refused.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from tasks.errors import QuotaExhausted
+from tasks.limiter import Limiter
+
+TOKENS_PER_PRICE_UNIT = 1_000_000
+
+
+def cost_usd(prices: dict[str, list[float]], model: str, prompt: int, output: int) -> float:
+    """Return the cost of a call from the price table (USD per million tokens in, out)."""
+    price_in, price_out = prices.get(model, (0.0, 0.0))
+    return (prompt * price_in + output * price_out) / TOKENS_PER_PRICE_UNIT
+
+
+@dataclass
+class Quota:
+    """The client-side limits for one model in this process."""
+
+    rpm: float = 0.0
+    concurrency: int = 2
+    budget_usd: float = 0.0
+    spent_usd: float = 0.0
+    exhausted: str = ""
+    _limiter: Limiter = field(init=False, repr=False)
+    _slots: threading.Semaphore = field(init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._limiter = Limiter(60.0 / self.rpm if self.rpm > 0 else 0.0)
+        self._slots = threading.Semaphore(max(1, self.concurrency))
+
+    @contextmanager
+    def call(self, paper: str) -> Iterator[None]:
+        """Hold a concurrency slot for one call, started no sooner than the pace allows."""
+        self.check(paper)
+        with self._slots:
+            with self._limiter.slot():
+                pass  # the slot spaces call starts; calls themselves may overlap
+            self.check(paper)
+            yield
+
+    def check(self, paper: str) -> None:
+        """Raise QuotaExhausted once the daily quota or the budget is used up."""
+        if self.exhausted:
+            raise QuotaExhausted(self.exhausted, paper)
+        if self.budget_usd and self.spent_usd >= self.budget_usd:
+            raise QuotaExhausted(f"the LLM budget of ${self.budget_usd:.2f} is spent", paper)
+
+    def back_off(self, seconds: float) -> None:
+        """Start no call for `seconds` (a per-minute 429's RetryInfo)."""
+        self._limiter.wait(seconds)
+
+    def exhaust(self, reason: str) -> None:
+        """Refuse every further call in this process (a per-day 429)."""
+        self.exhausted = reason
+
+    def charge(self, cost: float) -> None:
+        """Add a call's cost to what this process has spent."""
+        with self._lock:
+            self.spent_usd += cost
+
+
+_quotas: dict[str, Quota] = {}
+_quotas_lock = threading.Lock()
+
+
+def get_quota(model: str, rpm: float, concurrency: int, budget_usd: float) -> Quota:
+    """Return the process's shared quota for `model`."""
+    with _quotas_lock:
+        if model not in _quotas:
+            _quotas[model] = Quota(rpm, concurrency, budget_usd)
+        return _quotas[model]
+
+
+def reset_quotas() -> None:
+    """Forget every quota (a new run, or a test)."""
+    with _quotas_lock:
+        _quotas.clear()
