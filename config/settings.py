@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -48,9 +49,11 @@ class Settings(BaseSettings):
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
     arxiv_rss_url: str = "https://rss.arxiv.org/rss/"
     arxiv_pdf_url: str = "https://arxiv.org/pdf/"
+    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
     arxiv_min_interval: float = Field(3.0, ge=0)
     arxiv_timeout: float = Field(30.0, gt=0)
     contact: str = "arxiv-digest operator"
+    holidays: list[date] = []
 
     llm_backend: Literal["auto", "gemini", "extractive"] = "auto"
     llm_model: str = "gemini-2.5-flash"
@@ -59,6 +62,11 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY")
     )
     llm_timeout: float = Field(120.0, gt=0)
+    llm_fallback_model: str = ""
+    llm_rpm: float = Field(10.0, ge=0)
+    llm_concurrency: int = Field(2, ge=1)
+    llm_budget_usd: float = Field(0.0, ge=0)
+    llm_prices: dict[str, list[float]] = {}
 
     pdf_max_mb: float = Field(50, gt=0)
     max_figures: int = Field(4, ge=0)
@@ -87,7 +95,10 @@ class Settings(BaseSettings):
 
     @property
     def user_agent(self) -> str:
-        return f"arxiv-digest/0.1 ({self.contact})"
+        """Return the User-Agent for arXiv requests (one builder: tasks.arxiv_http)."""
+        from tasks.arxiv_http import user_agent
+
+        return user_agent(self.contact)
 
     @property
     def cache_dir(self) -> Path:
