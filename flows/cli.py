@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+import sys
+from collections.abc import Collection
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
 
 import typer
@@ -19,15 +21,26 @@ TopicOpt = Annotated[
 LlmOpt = Annotated[str | None, typer.Option("--llm", help="auto | gemini | extractive")]
 
 
+_state = {"debug": False}
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors")] = False,
+) -> None:
+    """Daily arXiv digests per topic, as Prefect flows."""
+    _state["debug"] = debug
+
+
 def _quiet_prefect() -> None:
     """Keep Prefect offline-friendly: no analytics calls from this process."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, code: int = 2) -> None:
     typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(2)
+    raise typer.Exit(code)
 
 
 def _check(llm: str | None, topics: list[str] | None) -> None:
@@ -51,17 +64,21 @@ def run_day(day: date | None, topics: list[str] | None, llm: str | None) -> list
     """Run `daily-digest` and print what it produced."""
     _quiet_prefect()
     from flows.daily_digest import daily_digest
+    from tasks.errors import DigestError
 
-    results = daily_digest(day=day, topics=topics, llm=llm)
+    try:
+        results = daily_digest(day=day, topics=topics, llm=llm)
+    except (DigestError, OSError) as exc:
+        if _state["debug"]:
+            raise
+        _fail(f"the run for {day or 'the latest batch'} failed: {exc} (--debug shows more)", 1)
     for r in results:
         typer.echo(
             f"{r.topic} {r.day}: {r.fetched} fetched, {r.kept} kept, {r.summarized} summarized, "
             f"{len(r.failures)} failed" + (f" ({r.note})" if r.note else "")
         )
         if r.prompt_tokens or r.output_tokens:
-            typer.echo(
-                f"  tokens: {r.prompt_tokens} in, {r.output_tokens} out, ${r.cost_usd:.4f}"
-            )
+            typer.echo(f"  tokens: {r.prompt_tokens} in, {r.output_tokens} out, ${r.cost_usd:.4f}")
         for failure in r.failures:
             typer.echo(f"  failed: {failure}")
         if r.waiting:
@@ -75,7 +92,33 @@ def run_day(day: date | None, topics: list[str] | None, llm: str | None) -> list
 def run(date_: DateOpt = None, topic: TopicOpt = None, llm: LlmOpt = None) -> None:
     """Build the digest for one batch label (default: the latest batch)."""
     _check(llm, topic)
-    run_day(date_.date() if date_ else None, topic, llm)
+    day = date_.date() if date_ else None
+    if day is None:
+        from config.settings import get_settings
+
+        day, message = run_plan(datetime.now(UTC), get_settings().holidays)
+        if day is None:
+            typer.echo(message)
+            return
+    run_day(day, topic, llm)
+
+
+def run_plan(now: datetime, holidays: Collection[date]) -> tuple[date | None, str]:
+    """Return the batch a run at `now` builds, or None and why today has none and what is next."""
+    from tasks import calendar as cal
+
+    latest = cal.latest_label(now, holidays)
+    today = now.astimezone(cal.EASTERN).date()
+    if latest >= today:
+        return latest, ""
+    upcoming = cal.next_label(today, holidays)
+    announced = cal.announced_at(upcoming, holidays) or now
+    return None, (
+        f"No arXiv batch is labelled today, {today:%A} {today} "
+        f"({cal.no_batch_reason(today, holidays)}). The next is {upcoming:%A} {upcoming}, "
+        f"announced {announced.astimezone(cal.EASTERN):%A %H:%M} New York time. "
+        f"The latest is {latest:%A} {latest}: arxiv-digest run --date {latest}"
+    )
 
 
 @app.command()
@@ -86,6 +129,76 @@ def calendar(date_: DateOpt = None) -> None:
 
     day = date_.date() if date_ else datetime.now(arxiv_calendar.EASTERN).date()
     typer.echo(arxiv_calendar.describe(day, get_settings().holidays))
+
+
+StartOpt = Annotated[datetime | None, typer.Option("--start", formats=["%Y-%m-%d"])]
+EndOpt = Annotated[datetime | None, typer.Option("--end", formats=["%Y-%m-%d"])]
+
+
+def _days(day: datetime | None, start: datetime | None, end: datetime | None) -> list[date]:
+    """Return the dates named by --date, or by --start and --end (both included)."""
+    if day and not (start or end):
+        return [day.date()]
+    if start and end and not day and start <= end:
+        return [(start + timedelta(days=n)).date() for n in range((end - start).days + 1)]
+    _fail("give --date D, or --start D and --end D with start <= end")
+    return []
+
+
+@app.command()
+def render(
+    date_: DateOpt = None, start: StartOpt = None, end: EndOpt = None, topic: TopicOpt = None
+) -> None:
+    """Re-render posts from DuckDB alone: no network, no LLM call."""
+    from config.settings import get_settings
+    from tasks.stages import render_day
+
+    settings = get_settings()
+    _check(None, topic)
+    chosen = [settings.topic(name) for name in topic] if topic else settings.topics
+    for day in _days(date_, start, end):
+        for t in chosen:
+            post = render_day.fn(
+                settings.db_path, t.name, t.slug, t.language, day, t.front_matter,
+                settings.output_dir, settings.figure_dir, settings.figure_policy,
+            )  # fmt: skip
+            typer.echo(f"{t.name} {day}: {post.path if post else 'nothing stored for this day'}")
+
+
+@app.command()
+def backfill(
+    start: StartOpt = None,
+    end: EndOpt = None,
+    topic: TopicOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-run days already complete")] = False,
+    llm: LlmOpt = None,
+) -> None:
+    """Run `daily-digest` for every batch label from --start to --end (both included)."""
+    _check(llm, topic)
+    days = _days(None, start, end)
+    _quiet_prefect()
+    from flows.backfill import backfill as backfill_flow
+    from flows.backfill import listening
+
+    with typer.progressbar(length=len(days), label="backfill", file=sys.stderr) as bar:
+        with listening(lambda day, _reports: bar.update(1)):
+            reports = backfill_flow(start=days[0], end=days[-1], topics=topic, force=force, llm=llm)
+    typer.echo(backfill_table(reports))
+
+
+def backfill_table(reports: list) -> str:
+    """Return the backfill's days as a text table: papers, failures, tokens, post."""
+    head = ("day", "topic", "status", "papers", "failures", "tokens", "post")
+    rows = [
+        (f"{r.day} {r.day:%a}", r.topic, f"{r.status} ({r.note})" if r.note else r.status,
+         str(r.papers), str(r.failures), str(r.tokens), r.post or "-")
+        for r in reports
+    ]  # fmt: skip
+    widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
+        for row in [head, *rows]
+    )
 
 
 @app.command()

@@ -126,3 +126,26 @@ def test_the_key_never_reaches_the_record(day_run):
     for path in day_run["data"].rglob("*"):
         if path.is_file():
             assert CANARY.encode() not in path.read_bytes(), path
+
+
+def test_render_reproduces_the_post_from_the_database_alone(day_run, monkeypatch):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    post = day_run["data"] / "posts" / "2024-10-07-diffusion-models.md"
+    before = post.read_bytes()
+    post.unlink()
+    data = day_run["data"]
+    monkeypatch.setenv("DIGEST_DB_PATH", str(data / "digest.duckdb"))
+    monkeypatch.setenv("DIGEST_OUTPUT_DIR", str(data / "posts"))
+    monkeypatch.setenv("DIGEST_DATA_DIR", str(data))
+    monkeypatch.setenv("DIGEST_FIGURE_POLICY", "always")
+    monkeypatch.setenv("DIGEST_ARXIV_API_URL", "http://127.0.0.1:9/unreachable")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["render", "--date", "2024-10-07"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert post.read_bytes() == before
