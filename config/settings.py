@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     llm_prices: dict[str, list[float]] = {}
 
     pdf_max_mb: float = Field(50, gt=0)
+    extract_timeout: float = Field(120.0, gt=0)
+    extract_memory_mb: int = Field(2048, ge=256)
+    extract_max_pages: int = Field(300, ge=1)
     max_figures: int = Field(4, ge=0)
     max_workers: int = Field(4, ge=1)
     figure_policy: Literal["licensed", "always", "never"] = "licensed"

@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -199,6 +200,38 @@ def backfill_table(reports: list) -> str:
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
         for row in [head, *rows]
     )
+
+
+@app.command()
+def extract(
+    pdf: Annotated[Path, typer.Argument(help="A PDF file")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the figures")] = Path(
+        "extracted"
+    ),
+) -> None:
+    """Show what extraction finds in a PDF and write its figures, to see why a paper came out so."""
+    from config.settings import get_settings
+    from tasks.errors import ExtractError
+    from tasks.guard import extract_guarded
+
+    settings = get_settings()
+    stem = pdf.stem.replace(" ", "_") or "paper"
+    try:
+        ex = extract_guarded(
+            pdf, stem, 1, out, settings.max_figures, settings.extract_timeout,
+            settings.extract_memory_mb, settings.extract_max_pages,
+        )  # fmt: skip
+    except ExtractError as exc:
+        _fail(f"{pdf}: {exc.message}", 1)
+    typer.echo(f"{pdf}: {ex.pages} pages")
+    typer.echo("sections:" + ("" if ex.sections else " none found"))
+    for name, text in ex.sections.items():
+        typer.echo(f"  {name:<14} {len(text):>7} characters")
+    typer.echo(f"first author's affiliation: {ex.affiliation or '(not found)'}")
+    typer.echo("links: " + (", ".join(ex.links) or "(none)"))
+    typer.echo(f"figures: {len(ex.figures)} written to {out}/")
+    for f in ex.figures:
+        typer.echo(f"  {f.path}  page {f.page}, {f.width}x{f.height}px  {f.caption[:100]}")
 
 
 @app.command()

@@ -20,6 +20,7 @@ from tasks.types import Extraction, file_stem
 
 TEXT_PAGES = 30
 FIGURE_PAGES = 15
+MAX_PAGES = 300
 
 SECTION_NAMES = {
     "abstract": "abstract",
@@ -60,7 +61,12 @@ EMAIL = re.compile(r"\{[^}]*\}@\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
 def extract_pdf(
-    pdf_path: Path, arxiv_id: str, version: int, figure_dir: Path, max_figures: int = 4
+    pdf_path: Path,
+    arxiv_id: str,
+    version: int,
+    figure_dir: Path,
+    max_figures: int = 4,
+    max_pages: int = MAX_PAGES,
 ) -> Extraction:
     """Read sections, affiliation, links and up to `max_figures` figures from a paper's PDF.
 
@@ -69,6 +75,10 @@ def extract_pdf(
     """
     paper = f"{arxiv_id}v{version}"
     doc = open_pdf(pdf_path, paper)
+    if doc.page_count > max_pages:
+        count = doc.page_count
+        doc.close()
+        raise ExtractError(f"PDF has {count} pages, over the cap of {max_pages}", paper)
     try:
         return _extract(doc, arxiv_id, version, figure_dir, max_figures)
     except (RuntimeError, ValueError) as exc:  # pymupdf.FileDataError is a RuntimeError

@@ -17,7 +17,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 
 from config.settings import get_settings
-from tasks import calendar, download, extract, fetch, render, select, store, summarize
+from tasks import calendar, download, fetch, guard, render, select, store, summarize
 from tasks.arxiv_http import PoliteSession
 from tasks.errors import is_transient
 from tasks.limiter import get_limiter
@@ -122,8 +122,12 @@ def download_pdf(paper: Paper, pdf_url: str, dest_dir: Path) -> Path:
     persist_result=True,
 )
 def extract_pdf(pdf: Path, paper: Paper, figure_dir: Path, max_figures: int) -> Extraction:
-    """Read sections, affiliation, links and figures from a PDF."""
-    return extract.extract_pdf(pdf, paper.arxiv_id, paper.version, figure_dir, max_figures)
+    """Read sections, affiliation, links and figures from a PDF, in a guarded child process."""
+    settings = get_settings()
+    return guard.extract_guarded(
+        pdf, paper.arxiv_id, paper.version, figure_dir, max_figures,
+        settings.extract_timeout, settings.extract_memory_mb, settings.extract_max_pages,
+    )  # fmt: skip
 
 
 @task(

@@ -217,10 +217,9 @@ def test_missing_file_raises_extract_error(tmp_path):
         extract_pdf(tmp_path / "absent.pdf", "2410.00001", 1, tmp_path)
 
 
-def test_huge_pdf_is_read_only_up_to_the_page_cap(tmp_path, bad_pdfs):
-    extraction = run(tmp_path, bad_pdfs["huge"])
-    assert extraction.pages == 2000
-    assert extraction.sections == {} and extraction.figures == ()
+def test_huge_pdf_is_refused_over_the_page_cap(tmp_path, bad_pdfs):
+    with pytest.raises(ExtractError, match="2000 pages, over the cap of 300"):
+        run(tmp_path, bad_pdfs["huge"])
 
 
 def test_extraction_survives_a_pickle_round_trip(corpus):
