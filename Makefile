@@ -8,7 +8,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test lint format
+.PHONY: setup demo test lint format hexo
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -17,8 +17,13 @@ setup:
 demo: setup
 	$(UV) run arxiv-digest demo
 
-test: setup
+test: setup hexo
 	$(UV) run pytest
+
+# The Hexo site tests/test_hexo.py builds posts with; npm ci again only when its lock changes.
+hexo:
+	@[ tests/hexo/node_modules/.package-lock.json -nt tests/hexo/package-lock.json ] \
+		|| (cd tests/hexo && npm ci --no-audit --no-fund)
 
 lint: setup
 	$(UV) run ruff check .
@@ -27,3 +32,28 @@ lint: setup
 format: setup
 	$(UV) run ruff format .
 	$(UV) run ruff check --fix .
+
+# Operating it: `make ui` in one shell; then `make deploy` + `make worker`, or `make serve`.
+UI_PORT ?= 4200
+UI_API := http://127.0.0.1:$(UI_PORT)/api
+POOL ?= arxiv-digest
+# Commands that talk to the server use the exported PREFECT_API_URL, else `make ui`'s address.
+API_ENV = PREFECT_API_URL=$${PREFECT_API_URL:-$(UI_API)}
+
+.PHONY: ui deploy worker serve
+
+ui: setup
+	@echo "Prefect UI at http://127.0.0.1:$(UI_PORT). For runs to appear in it, in other shells:"
+	@echo "  export PREFECT_API_URL=$(UI_API)"
+	PREFECT_UI_API_URL=$(UI_API) $(UV) run prefect server start --host 127.0.0.1 --port $(UI_PORT)
+
+deploy: setup
+	$(API_ENV) $(UV) run prefect work-pool inspect $(POOL) >/dev/null 2>&1 || \
+	  $(API_ENV) $(UV) run prefect work-pool create $(POOL) --type process
+	$(API_ENV) $(UV) run prefect --no-prompt deploy --prefect-file deploy/prefect.yaml --all
+
+worker: setup
+	$(API_ENV) $(UV) run prefect worker start --pool $(POOL)
+
+serve: setup
+	$(API_ENV) $(UV) run python -m flows.serve

@@ -113,6 +113,8 @@ def _readable(sentence: str) -> bool:
         return False
     if re.search(r"https?://|www\.|github|@\w+\.\w", sentence, re.IGNORECASE):
         return False  # links come from metadata, never from the summary
+    if re.match(r"(?:Table|Fig\.?|Figure)\s*\d", sentence, re.IGNORECASE):
+        return False  # a caption that leaked into the text describes a float, not the paper
     visible = sentence.replace(" ", "")
     return sum(char.isalpha() for char in visible) >= 0.6 * len(visible)
 

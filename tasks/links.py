@@ -32,8 +32,9 @@ def find_links(lines: list[Line], doc: pymupdf.Document) -> tuple[str, ...]:
 
 def links_in_text(text: str) -> list[str]:
     """Return code and project URLs in `text` in order, trailing punctuation stripped."""
-    # A URL broken at a line end continues on the next line without a space.
-    text = re.sub(r"(https?://\S*[/_-])\n(?=[a-z0-9][\w./-]*\s)", r"\1", text + "\n")
+    # A URL broken at a line end continues on the next line without a space; a line that
+    # starts with a bare number ("1 Introduction") is a heading, not the URL's rest.
+    text = re.sub(r"(https?://\S*[/_-])\n(?=[a-z0-9][\w./-]*[a-z][\w./-]*\s)", r"\1", text + "\n")
     return [url for url in (_normalise_url(m.group(0)) for m in LINK.finditer(text)) if url]
 
 

@@ -16,8 +16,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from tasks.store import PaperView
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "config" / "templates"
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~()!])")
-_LINE_START = re.compile(r"^(\s*)([#=+-]|\d+(?=[.)]))")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~()!#])")
+_LINE_START = re.compile(r"^(\s*)([=+-]|\d+(?=[.)]))")
+# A web address inside text: ASCII URL characters only, so braces, quotes and "<" end it.
+_URL_IN_TEXT = re.compile(r"(?:https?|ftp)://[A-Za-z0-9][A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*")
+_URL_TAIL = ".,:;!?*_~'\""
 _MARKUP_CHARS = re.compile(r"[<>{}]")
 _URL = re.compile(r"^https?://[^\s<>\"'{}|\\^`]+$")
 
@@ -51,12 +54,36 @@ _OPEN_LICENCES = ("creativecommons.org/licenses/by/", "creativecommons.org/licen
 
 
 def inline(text: str) -> str:
-    """Return `text` as one inert line of Markdown: no HTML, no template tags, no markup."""
-    text = html.escape(" ".join(str(text).split()), quote=False)
-    text = _MD_SPECIAL.sub(r"\\\1", text)
+    """Return `text` as one inert line of Markdown: no HTML, no template tags, no markup.
+
+    Web addresses become autolinks (`<https://...>`): marked links bare addresses itself, and
+    an escape inside one would end up in its link.
+    """
+    text = " ".join(str(text).split())
+    parts, start = [], 0
+    for match in _URL_IN_TEXT.finditer(text):
+        link = _trim_url(match.group())
+        parts += [_inert(text[start : match.start()]), f"<{link}>"]
+        start = match.start() + len(link)
+    parts.append(_inert(text[start:]))
+    return _LINE_START.sub(_escape_line_start, "".join(parts))
+
+
+def _inert(text: str) -> str:
+    text = _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+    # "---" turns into a dash (smartypants) or a rule, "www." into a link: escape them.
+    text = re.sub(r"-{2,}", lambda m: "\\-" * len(m.group()), text).replace("www.", "www\\.")
     # Hexo runs Nunjucks over the body: braces must never reach it as braces.
-    text = text.replace("{", "&#123;").replace("}", "&#125;")
-    return _LINE_START.sub(_escape_line_start, text)
+    return text.replace("{", "&#123;").replace("}", "&#125;")
+
+
+def _trim_url(link: str) -> str:
+    """Drop the punctuation that ends a sentence rather than the address, as GFM does."""
+    while link and (
+        link[-1] in _URL_TAIL or (link[-1] == ")" and link.count(")") > link.count("("))
+    ):
+        link = link[:-1]
+    return link
 
 
 def _escape_line_start(match: re.Match[str]) -> str:

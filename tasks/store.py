@@ -150,6 +150,24 @@ def save_digest(
     _upsert(con, "digests", [(topic, day, path, papers, failures, models)])
 
 
+def load_digest(con: duckdb.DuckDBPyConnection, topic: str, day: date) -> tuple | None:
+    """Return (path, papers, failures) of the post written for `topic` and `day`, if any."""
+    return con.execute(
+        "SELECT path, papers, failures FROM digests WHERE topic = ? AND day = ?", [topic, day]
+    ).fetchone()
+
+
+def day_tokens(con: duckdb.DuckDBPyConnection, topic: str, day: date, language: str) -> int:
+    """Return the LLM tokens spent summarizing the papers `topic` kept on `day`."""
+    row = con.execute(
+        """SELECT sum(coalesce(m.prompt_tokens, 0) + coalesce(m.output_tokens, 0))
+           FROM selections s JOIN summaries m USING (arxiv_id, version)
+           WHERE s.topic = ? AND s.day = ? AND s.kept AND m.language = ?""",
+        [topic, day, language],
+    ).fetchone()
+    return int(row[0] or 0) if row else 0
+
+
 @dataclass(frozen=True)
 class PaperView:
     """Everything the post shows for one paper, read back from the database."""

@@ -39,6 +39,14 @@ def test_inline_makes_hostile_text_inert():
     assert '"' not in attr('a "quoted" {x}')
 
 
+def test_inline_links_addresses_without_escapes_inside_them():
+    # marked links a bare address and would keep a "\\_" or "&#125;" inside it (seen in Hexo).
+    out = inline("code: \\url{https://github.com/a_b/c~d}. (see http://x.org/p_(1)), www.x.org")
+    assert "<https://github.com/a_b/c~d>&#125;." in out and "\\(see <http://x.org/p_(1)>\\)" in out
+    assert "www\\.x.org" in out
+    assert "\\-\\-\\-" in inline("a --- b") and inline("C #").endswith("C \\#")
+
+
 def test_url_rejects_what_is_not_http():
     assert url("javascript:alert(1)") == ""
     assert url("https://github.com/a/b") == "https://github.com/a/b"

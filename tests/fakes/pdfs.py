@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import random
+import re
 from dataclasses import dataclass, field
 
 import pymupdf
@@ -62,6 +63,8 @@ class PaperSpec:
     code_link: str = ""
     project_page: str = ""
     seed: int = 0
+    # Prose per section (Introduction .. Conclusion) instead of generated filler words.
+    section_prose: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -507,7 +510,11 @@ def _body(lay: _Layout, spec: PaperSpec, truth: PdfTruth) -> None:
 
 
 def _paragraph_text(rng: random.Random, spec: PaperSpec, section: int, p: int) -> str:
-    text = _filler(rng, rng.randint(4, 7))
+    if spec.section_prose:
+        # Only the given prose, so nothing generated reaches a summary built from the text.
+        return spec.section_prose[section] if p == 0 else ""
+    else:
+        text = _filler(rng, rng.randint(4, 7))
     if spec.code_link and p == 0 and section in (0, 4):
         text += f" Our code is available at {spec.code_link}."
     if spec.code_link and p == 1 and section == 3:
@@ -623,11 +630,29 @@ def sample_spec(seed: int) -> PaperSpec:
     )
 
 
+_META_LINK = re.compile(r"https?://(?:github\.com|gitlab\.com|huggingface\.co)/[\w./-]*\w")
+SECTION_COUNT = len(SECTIONS)
+
+
+def _prose_from_abstract(abstract: str) -> tuple[str, ...]:
+    """Spread the abstract's own sentences over the five sections, in order."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", " ".join(abstract.split())) if s]
+    sentences = sentences or [abstract or "No abstract."]
+    share = -(-len(sentences) // SECTION_COUNT)
+    parts = [" ".join(sentences[i * share : (i + 1) * share]) for i in range(SECTION_COUNT)]
+    return tuple(part or sentences[-1] for part in parts)
+
+
 def spec_from_metadata(
     title: str, authors: list[str] | tuple[str, ...], abstract: str, affiliation: str, seed: int
 ) -> PaperSpec:
-    """Return a demo spec for a paper's metadata: two columns, 4 pages, raster+vector, table."""
+    """Return a demo spec for a paper's metadata: two columns, 4 pages, raster+vector, table.
+
+    The text of each section is the abstract's own sentences, and the code link is the one the
+    abstract names (none otherwise), so the demo shows no invented link.
+    """
     mixed = seed ^ int(hashlib.sha256(title.encode()).hexdigest()[:8], 16)
+    code = _META_LINK.search(abstract)
     return PaperSpec(
         title=title,
         authors=tuple(authors) or ("Anonymous",),
@@ -638,6 +663,7 @@ def spec_from_metadata(
         figures=(FigureSpec("png", section=0), FigureSpec("chart", section=3)),
         table=True,
         logo=True,
-        code_link="https://github.com/org/repo",
+        code_link=code.group(0) if code else "",
         seed=mixed,
+        section_prose=_prose_from_abstract(abstract),
     )

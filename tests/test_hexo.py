@@ -1,0 +1,258 @@
+"""Build rendered posts with real Hexo (the site in tests/hexo) and read what a browser gets."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from datetime import date, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+
+from tasks import store
+from tasks.render import render_post
+from tasks.types import Extraction, Failure, Figure, Paper, Selection
+from tests.factories import record
+
+ROOT = Path(__file__).resolve().parents[1]
+SKELETON = ROOT / "tests" / "hexo"
+HEXO = SKELETON / "node_modules" / "hexo" / "bin" / "hexo"
+SAMPLE = ROOT / "config" / "sample" / "2024-10-07.json"
+DAY, HOSTILE_DAY = date(2024, 10, 7), date(2024, 10, 8)
+SAMPLE_POST, HOSTILE_POST = "2024-10-07-diffusion-models", "2024-10-08-hostile"
+HOSTILE = (
+    "{{ x }} {% raw %} {# y #} <script>alert(1)</script> </details> [link](http://x) "
+    "`code` _u_ *s* [b] ${{\\rm A}}$ ~t~ a|b \\url{https://example.org/a_b~c}. #"
+)
+HOSTILE_ABSTRACT = f"{HOSTILE}\n---\n{HOSTILE}"
+# The smallest valid PNG (1x1, grey): Hexo copies asset files without reading them.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+    "3a7e9b550000000a49444154789c63680000008200816cf6a12d0000000049454e44ae426082"
+)
+# Addresses in the sample's abstracts, as a reader expects them linked.
+SAMPLE_LINKS = {"https://egoallo.github.io/", "https://github.com/caradryanl/CopyMark",
+                "https://github.com/Darkbblue/generic-diffusion-feature",
+                "https://github.com/NUS-HPC-AI-Lab/"}  # fmt: skip
+# The site's typography (marked's smartypants) curls quotes: that is the blog's choice.
+STRAIGHT = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+VOID = {"img", "br", "hr", "meta", "link", "input", "wbr", "source"}
+
+
+def _site(tmp: Path) -> Path:
+    """Return a copy of the skeleton site in `tmp` sharing its installed node_modules."""
+    if not HEXO.exists() or shutil.which("node") is None:
+        reason = "Hexo is not installed in tests/hexo/node_modules: run `make hexo`"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI must build the posts with real Hexo)")
+        pytest.skip(reason)
+    site = tmp / "site"
+    ignore = shutil.ignore_patterns("node_modules", "public", "db.json", "*.md")
+    shutil.copytree(SKELETON, site, ignore=ignore)
+    (site / "node_modules").symlink_to(SKELETON / "node_modules", target_is_directory=True)
+    return site
+
+
+def _sample_papers() -> list[Paper]:
+    """Return the papers of the real 2024-10-07 post that the demo replays."""
+    entries = json.loads(SAMPLE.read_text())["papers"]
+    return [_paper(e) for e in entries if e["role"] == "reference"]
+
+
+def _paper(e: dict) -> Paper:
+    return Paper(
+        arxiv_id=e["arxiv_id"], version=e["version"], title=e["title"],
+        authors=tuple(e["authors"]), abstract=e["abstract"],
+        published=datetime.fromisoformat(e["published"]),
+        updated=datetime.fromisoformat(e["updated"] or e["published"]),
+        categories=tuple(e["categories"]), primary_category=e["primary_category"],
+        comment=e.get("comment", ""), licence=e["licence"],
+    )  # fmt: skip
+
+
+def _hostile_paper() -> Paper:
+    sample = _sample_papers()[0]
+    return Paper(
+        arxiv_id="hep-th/9901001", version=2, title=HOSTILE, abstract=HOSTILE_ABSTRACT,
+        authors=(HOSTILE, "<img src=x onerror=alert(1)>"), comment=HOSTILE,
+        published=sample.published, updated=sample.updated,
+        licence="http://creativecommons.org/licenses/by/4.0/",
+    )  # fmt: skip
+
+
+def _store(con, topic: str, day: date, p: Paper, figure_dir: Path, text: str, caption: str,
+           summarized: bool = True):  # fmt: skip
+    """Store `p` as kept by `topic` on `day`, with two figures written to `figure_dir`."""
+    figures = []
+    for i in (1, 2):
+        name = f"{p.stem}-fig{i}.png"
+        (figure_dir / name).write_bytes(PNG)
+        figures.append(Figure(i, i, (0.0, 0.0, 1.0, 1.0), f"{caption} {i}", 1, 1, "sha", name))
+    store.save_papers(con, [p])
+    store.save_selections(con, day, [Selection(p.arxiv_id, p.version, topic, True, 2.0)])
+    store.save_extraction(con, Extraction(
+        p.arxiv_id, p.version, 9, {}, text, ("javascript:alert(1)", "https://github.com/a_b/c~d"),
+        tuple(figures),
+    ))  # fmt: skip
+    if summarized:
+        store.save_summary(con, record(p, text))
+
+
+def _fill(db: Path, figure_dir: Path) -> dict[tuple[str, str, date], list[Paper]]:
+    """Store the sample day and a hostile day; return the papers of each (topic, slug, day)."""
+    sample, hostile = _sample_papers(), _hostile_paper()
+    failed = sample[-1]
+    with store.connect(db) as con:
+        for p in sample:
+            _store(con, "Diffusion Models", DAY, p, figure_dir, "内容", f"Figure: {p.title}",
+                   summarized=p is not failed)  # fmt: skip
+        store.save_failure(con, Failure(failed.arxiv_id, failed.version, "summarize",
+                                        "429 quota exhausted: retry tomorrow"))  # fmt: skip
+        _store(con, "Hostile", HOSTILE_DAY, hostile, figure_dir, HOSTILE, HOSTILE)
+        store.save_failure(con, Failure(hostile.arxiv_id, hostile.version, "summarize", HOSTILE))
+    return {("Diffusion Models", "diffusion-models", DAY): sample,
+            ("Hostile", "hostile", HOSTILE_DAY): [hostile]}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Built:
+    site: Path
+    pages: dict[str, Path]  # post stem -> its generated page
+    papers: dict[str, list[Paper]]  # post stem -> the papers it shows
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Built:
+    """Render two days from a database, as `render` does, and build them with Hexo."""
+    tmp = tmp_path_factory.mktemp("hexo")
+    site, figure_dir, out, db = _site(tmp), tmp / "figures", tmp / "posts", tmp / "d.duckdb"
+    figure_dir.mkdir()
+    papers = {}
+    for (topic, slug, day), expected in _fill(db, figure_dir).items():
+        with store.connect(db, read_only=True) as con:
+            views = store.load_day(con, topic, day, "zh")
+        post = render_post(topic, slug, "zh", day, views, {"author": "Kedreamix"}, out,
+                           figure_dir)  # fmt: skip
+        papers[post.path.stem] = expected
+    shutil.copytree(out, site / "source" / "_posts", dirs_exist_ok=True)
+    run = subprocess.run(
+        ["node", str(site / "node_modules" / "hexo" / "bin" / "hexo"), "generate"],
+        cwd=site, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    log = run.stdout + run.stderr
+    assert run.returncode == 0, log
+    # Hexo skips a post it cannot read and still exits 0: look for each page.
+    found = {stem: list((site / "public").glob(f"*/*/*/{stem}/index.html")) for stem in papers}
+    assert all(len(hits) == 1 for hits in found.values()), f"pages {found}\n{log}"
+    return Built(site, {stem: hits[0] for stem, hits in found.items()}, papers)
+
+
+class Page(HTMLParser):
+    """A generated page as a browser sees it: elements with their ancestors, and text."""
+
+    def __init__(self, path: Path):
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None], tuple[str, ...]]] = []
+        self.closed: list[str] = []
+        self.open: list[str] = []
+        self.chunks: list[str] = []
+        self.h2: list[str] = []
+        self.feed(path.read_text(encoding="utf-8"))
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, dict(attrs), tuple(self.open)))
+        if tag == "h2":
+            self.h2.append("")
+        if tag not in VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        self.closed.append(tag)
+        if tag in self.open:
+            del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
+
+    def handle_data(self, data):
+        self.chunks.append(data)
+        if "h2" in self.open:
+            self.h2[-1] += data
+
+    @property
+    def text(self) -> str:
+        return _squash("".join(self.chunks))
+
+    def all(self, tag: str) -> list[tuple[dict[str, str | None], tuple[str, ...]]]:
+        return [(attrs, parents) for t, attrs, parents in self.elements if t == tag]
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_every_post_page_shows_every_paper_title(built):
+    for stem, papers in built.papers.items():
+        page = Page(built.pages[stem])
+        assert [_squash(h) for h in page.h2] == [_squash(p.title) for p in papers]
+        for p in papers:
+            assert _squash(p.title) in page.text
+            assert _squash(p.abstract) in page.text.translate(STRAIGHT), p.arxiv_id
+    assert "未能完成（summarize）：429 quota exhausted" in Page(built.pages[SAMPLE_POST]).text
+
+
+def test_addresses_in_text_link_to_themselves(built):
+    hrefs = {a["href"] for a, _ in Page(built.pages[SAMPLE_POST]).all("a")}
+    assert SAMPLE_LINKS <= hrefs
+    hostile = {a["href"] for a, _ in Page(built.pages[HOSTILE_POST]).all("a")}
+    assert {"http://x/", "https://example.org/a_b~c"} <= hostile  # Hexo adds the "/"
+
+
+def test_every_image_resolves_to_a_generated_file(built):
+    public = built.site / "public"
+    for stem, path in built.pages.items():
+        page_url = "/" + path.parent.relative_to(public).as_posix() + "/"
+        images = Page(path).all("img")
+        shown = [p for p in built.papers[stem] if "creativecommons" in p.licence]
+        assert len(images) == 2 * len(shown) > 0, stem
+        for attrs, parents in images:
+            src = urlsplit(urljoin(page_url, attrs["src"] or ""))
+            assert src.netloc == "" and "details" in parents, attrs
+            assert (public / unquote(src.path).lstrip("/")).is_file(), (stem, attrs["src"])
+
+
+def test_hostile_text_builds_and_shows_literally(built):
+    page = Page(built.pages[HOSTILE_POST])
+    hostile = _squash(HOSTILE)
+    for shown in (
+        hostile,
+        _squash(HOSTILE_ABSTRACT),
+        f"Authors:{hostile}, <img src=x onerror=alert(1)>",
+        f"PDF {hostile}",
+        f"第一作者单位：{hostile}",
+        f"一句话：{hostile}",
+        f"步骤二 {hostile}",
+        f"工作量：工作量 {hostile}",
+        f"{hostile} 2",  # the second figure's caption
+        f"未能完成（summarize）：{hostile}",
+    ):
+        assert shown in page.text, shown
+    assert page.h2 and _squash(page.h2[0]) == hostile
+
+
+def test_hostile_text_adds_no_markup(built):
+    page = Page(built.pages[HOSTILE_POST])
+    assert not page.all("script")
+    assert not [a for _, a, _ in page.elements if any(k.startswith("on") for k in a)]
+    for tag in ("code", "em", "del", "hr", "h3", "table", "dl"):
+        assert not page.all(tag), tag
+    assert len(page.all("h2")) == 1
+    assert len(page.all("details")) == page.closed.count("details") == 1
+    inside = [parents for tag, _, parents in page.elements if tag in ("summary", "img")]
+    assert len(inside) == 3 and all(parents[-1] == "details" for parents in inside)
+    hrefs = {a["href"] for a, _ in page.all("a")}
+    assert not [h for h in hrefs if not h.startswith(("#", "https://", "http://x"))], hrefs
+    assert "https://github.com/a_b/c~d" in hrefs
