@@ -4,14 +4,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from config.settings import Settings
 from tasks.calendar import (
     EASTERN,
     announced_at,
+    batch,
     batch_window,
+    describe,
     has_batch,
     latest_label,
     next_label,
+    no_batch_reason,
+    previous_label,
 )
+
+HOLIDAYS = Settings().holidays  # the list shipped in config/digest.toml
 
 
 def utc(*args: int) -> datetime:
@@ -101,3 +108,83 @@ def test_latest_label_is_the_newest_batch_announced_by_now(naive):
     label = latest_label(now)
     assert has_batch(label)
     assert batch_window(label)[1] < announced_at(label) <= now < announced_at(next_label(label))
+
+
+def test_shipped_holidays_cover_2024_to_2026_from_arxivs_page():
+    assert {d.year for d in HOLIDAYS} == {2024, 2025, 2026}
+    assert date(2024, 11, 28) in HOLIDAYS and date(2026, 12, 31) in HOLIDAYS
+
+
+def test_thanksgiving_folds_thursday_into_mondays_batch():
+    # No announcement on Thursday 2024-11-28: no Friday batch; Monday's opens Wednesday 14:00.
+    assert batch_window(date(2024, 11, 29), HOLIDAYS) is None
+    assert no_batch_reason(date(2024, 11, 29), HOLIDAYS) == "holiday"
+    assert batch_window(date(2024, 12, 2), HOLIDAYS) == (et(2024, 11, 27, 14), et(2024, 11, 29, 14))
+    assert next_label(date(2024, 11, 28), HOLIDAYS) == date(2024, 12, 2)
+
+
+def test_sunday_holiday_folds_the_weekend_into_tuesdays_batch():
+    # 2025-07-06 (Sunday): no Monday batch; Tuesday's runs Thursday 14:00 → Monday 14:00.
+    assert not has_batch(date(2025, 7, 7), HOLIDAYS)
+    assert batch_window(date(2025, 7, 8), HOLIDAYS) == (et(2025, 7, 3, 14), et(2025, 7, 7, 14))
+    assert announced_at(date(2025, 7, 8), HOLIDAYS) == et(2025, 7, 7, 20)
+
+
+def test_friday_holidays_change_no_window():
+    friday = date(2026, 6, 19)
+    assert friday in HOLIDAYS
+    for label in (date(2026, 6, 19), date(2026, 6, 22), date(2026, 6, 23)):
+        assert batch_window(label, HOLIDAYS) == batch_window(label)
+
+
+def test_latest_label_skips_holiday_evenings():
+    # Thanksgiving evening 2024 announces nothing: Thursday's batch is still the newest.
+    assert latest_label(et(2024, 11, 28, 21), HOLIDAYS) == date(2024, 11, 28)
+    assert latest_label(et(2024, 12, 1, 20), HOLIDAYS) == date(2024, 12, 2)
+    assert previous_label(date(2024, 12, 2), HOLIDAYS) == date(2024, 11, 28)
+
+
+def test_batch_carries_label_window_and_announcement():
+    found = batch(date(2024, 10, 7))
+    assert (found.label, found.start, found.end) == (
+        date(2024, 10, 7),
+        utc(2024, 10, 3, 18),
+        utc(2024, 10, 4, 18),
+    )
+    assert found.announced == et(2024, 10, 6, 20)
+
+
+def test_describe_a_saturday_names_the_reason_and_the_next_batch():
+    text = describe(date(2024, 10, 5))
+    assert "no batch (weekend: no announcement on Friday 2024-10-04)" in text
+    assert "next batch: 2024-10-07 (Mon)" in text
+    assert "2024-10-03 14:00 → 2024-10-04 14:00 ET" in text
+
+
+holiday_sets = st.sets(st.dates(date(2023, 1, 1), date(2027, 1, 1)), max_size=40)
+
+
+@given(holiday_sets, st.dates(date(2023, 1, 2), date(2026, 10, 1)))
+def test_windows_tile_time_with_holidays(holidays, first):
+    """Consecutive batches share their boundary, whatever the holidays, for a few months."""
+    label = next_label(first, holidays)
+    for _ in range(60):
+        start, end = batch_window(label, holidays)
+        assert start < end <= announced_at(label, holidays)
+        following = next_label(label, holidays)
+        assert batch_window(following, holidays)[0] == end
+        assert all(not has_batch(d, holidays) for d in _between(label, following))
+        label = following
+
+
+def test_every_instant_belongs_to_exactly_one_window_across_years():
+    day, moments = date(2023, 1, 2), []
+    while day < date(2027, 1, 1):
+        start, end = batch_window(day, HOLIDAYS)
+        moments.append((start, end))
+        day = next_label(day, HOLIDAYS)
+    assert all(a[1] == b[0] for a, b in zip(moments, moments[1:], strict=False))
+
+
+def _between(a: date, b: date) -> list[date]:
+    return [a + timedelta(days=n) for n in range(1, (b - a).days)]

@@ -1,12 +1,14 @@
-"""A local arXiv speaking the real protocols: /api/query (Atom) and /pdf/<id>v<n>.
+"""A local arXiv speaking the real protocols: API (Atom), RSS, OAI-PMH and PDFs.
 
 Entries are dicts shaped like config/sample/*.json papers: arxiv_id, version, title, authors,
-abstract, comment, published, updated (ISO 8601, UTC), categories, primary_category.
+abstract, comment, published, updated (ISO 8601, UTC), categories, primary_category, licence,
+and optionally announce_type (RSS) and datestamp (OAI-PMH). The protocols live in
+arxiv_api.py, arxiv_rss.py and arxiv_oai.py; this module serves them and injects faults.
 
-    with ArxivServer(sample["papers"], pdf_factory=make_pdf) as server:
+    with ArxivServer(sample["papers"], pdf_factory=make_pdf, rss_day=date(2024, 10, 7)) as server:
         server.inject("/api", rate_limited("5"))          # the next API request gets a 429
         server.replay(recorded_bytes, id_list="abc")        # a recorded body for that query
-        ...ArxivSource(server.api_url, ...)...
+        ...ArxivSource(server.api_url, ...)...  rss: server.rss_url  OAI-PMH: server.oai_url
         assert server.count("api") == 2
 """
 
@@ -18,37 +20,20 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-from xml.sax.saxutils import escape, quoteattr
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.fakes.arxiv_api import ATOM_TYPE, answer_query, error_feed_xml
+from tests.fakes.arxiv_oai import OaiRepository
+from tests.fakes.arxiv_rss import rss_feed
 
 Entry = dict[str, Any]
 PdfFactory = Callable[[str, int], bytes | None]
-
-FEED_HEAD = """<?xml version='1.0' encoding='UTF-8'?>
-<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" \
-xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns="http://www.w3.org/2005/Atom">
-  <id>https://arxiv.org/api/fake</id>
-  <title>arXiv Query: {query}</title>
-  <updated>{now}</updated>
-  <opensearch:itemsPerPage>{per_page}</opensearch:itemsPerPage>
-  <opensearch:totalResults>{total}</opensearch:totalResults>
-  <opensearch:startIndex>{start}</opensearch:startIndex>
-"""
-ERROR_ENTRY = """  <entry>
-    <id>https://arxiv.org/api/errors#{anchor}</id>
-    <title>Error</title>
-    <updated>{now}</updated>
-    <summary>{message}</summary>
-    <author>
-      <name>arXiv api core</name>
-    </author>
-  </entry>
-"""
-_ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
-_DATE_RANGE = re.compile(r"(submittedDate|lastUpdatedDate):\[(\d{12}) TO (\d{12})\]")
+KINDS = ("api", "pdf", "rss", "oai")
+RSS_TYPE = "application/rss+xml"
+XML_TYPE = "text/xml"
 _PDF_PATH = re.compile(r"^/pdf/(?P<id>.+)v(?P<version>\d+)$")
 
 
@@ -80,7 +65,7 @@ def rate_exceeded() -> Reply:
 
 def error_feed(message: str, status: int = 400) -> Reply:
     """Return arXiv's Atom error feed with `message` as its summary."""
-    return Reply(status, error_feed_xml(message), "application/atom+xml")
+    return Reply(status, error_feed_xml(message), ATOM_TYPE)
 
 
 def html_page() -> Reply:
@@ -104,75 +89,24 @@ class Request:
     user_agent: str
 
 
-def now_stamp() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def error_feed_xml(message: str) -> bytes:
-    anchor = re.sub(r"\W+", "_", message)
-    entry = ERROR_ENTRY.format(anchor=anchor, now=now_stamp(), message=escape(message))
-    head = FEED_HEAD.format(query="error", now=now_stamp(), per_page=1, total=1, start=0)
-    return (head + entry + "</feed>\n").encode()
-
-
-def entry_xml(entry: Entry) -> str:
-    """Render one entry as arXiv's current API does."""
-    key = f"{entry['arxiv_id']}v{entry['version']}"
-    lines = [
-        "  <entry>",
-        f"    <id>http://arxiv.org/abs/{key}</id>",
-        f"    <title>{escape(entry['title'])}</title>",
-        f"    <updated>{entry['updated']}</updated>",
-        f'    <link href="https://arxiv.org/abs/{key}" rel="alternate" type="text/html"/>',
-        f'    <link href="https://arxiv.org/pdf/{key}" rel="related" type="application/pdf"'
-        ' title="pdf"/>',
-        f"    <summary>{escape(entry['abstract'])}</summary>",
-    ]
-    lines += [
-        f'    <category term={quoteattr(c)} scheme="http://arxiv.org/schemas/atom"/>'
-        for c in entry["categories"]
-    ]
-    lines.append(f"    <published>{entry['published']}</published>")
-    if entry.get("comment"):
-        lines.append(f"    <arxiv:comment>{escape(entry['comment'])}</arxiv:comment>")
-    lines.append(f"    <arxiv:primary_category term={quoteattr(entry['primary_category'])}/>")
-    lines += [
-        f"    <author>\n      <name>{escape(a)}</name>\n    </author>" for a in entry["authors"]
-    ]
-    lines.append("  </entry>\n")
-    return "\n".join(lines)
-
-
-def minute(stamp: str) -> str:
-    """Return an ISO timestamp as the API's YYYYMMDDHHMM."""
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).strftime("%Y%m%d%H%M")
-
-
-def parse_query(query: str) -> Callable[[Entry], bool]:
-    """Return a predicate for `(cat:A OR cat:B) AND submittedDate:[.. TO ..]` queries."""
-    clauses = [_clause(part) for part in re.split(r"\s+AND\s+", query.strip()) if part]
-    return lambda entry: all(clause(entry) for clause in clauses)
-
-
-def _clause(text: str) -> Callable[[Entry], bool]:
-    dates = _DATE_RANGE.fullmatch(text.strip())
-    if dates:
-        field = "published" if dates[1] == "submittedDate" else "updated"
-        low, high = dates[2], dates[3]
-        return lambda entry: low <= minute(entry[field]) <= high
-    terms = re.split(r"\s+OR\s+", text.strip().strip("()"))
-    if not all(term.startswith("cat:") for term in terms):
-        raise ValueError(f"the fake arXiv cannot answer {text!r}")
-    wanted = {term.removeprefix("cat:") for term in terms}
-    return lambda entry: bool(wanted & set(entry["categories"]))
-
-
 class ArxivServer:
-    """Serve `entries` through the API and PDFs from `pdf_factory` on 127.0.0.1."""
+    """Serve `entries` (API, RSS, OAI-PMH) and PDFs from `pdf_factory` on 127.0.0.1.
 
-    def __init__(self, entries: Iterable[Entry] = (), pdf_factory: PdfFactory | None = None):
+    `rss_day` is the label of the batch the RSS feed carries (None: an empty feed);
+    `oai_page_size` is how many records each OAI-PMH ListRecords page holds.
+    """
+
+    def __init__(
+        self,
+        entries: Iterable[Entry] = (),
+        pdf_factory: PdfFactory | None = None,
+        rss_day: date | None = None,
+        oai_page_size: int = 100,
+    ):
         self.entries = list(entries)
         self.pdf_factory = pdf_factory
+        self.rss_day = rss_day
+        self.oai = OaiRepository(self.entries, oai_page_size)
         self.requests: list[Request] = []
         self._faults: dict[str, deque[Reply]] = {}
         self._replays: list[tuple[dict[str, str], int, bytes]] = []
@@ -204,11 +138,19 @@ class ArxivServer:
         return f"{self.url}/pdf/"
 
     @property
+    def rss_url(self) -> str:
+        return f"{self.url}/rss/"
+
+    @property
+    def oai_url(self) -> str:
+        return f"{self.url}/oai"
+
+    @property
     def paths(self) -> list[str]:
         return [request.path for request in self.requests]
 
     def count(self, kind: str) -> int:
-        """Return how many requests of `kind` (api, pdf, other) arrived."""
+        """Return how many requests of `kind` (api, pdf, rss, oai, other) arrived."""
         return sum(1 for request in self.requests if request.kind == kind)
 
     def inject(self, prefix: str, *faults: Reply) -> None:
@@ -222,8 +164,8 @@ class ArxivServer:
 
     def answer(self, path: str, user_agent: str, at: float) -> tuple[Reply, Reply | None]:
         """Record a request; return its normal answer and the fault to apply, if any."""
-        kind = path.split("/")[1] if path.count("/") > 1 else "other"
-        kind = kind if kind in ("api", "pdf") else "other"
+        kind = urlsplit(path).path.split("/")[1]
+        kind = kind if kind in KINDS else "other"
         with self._lock:
             self.requests.append(Request(path, kind, at, user_agent))
             fault = next(
@@ -231,56 +173,32 @@ class ArxivServer:
             )
         parts = urlsplit(path)
         if parts.path == "/api/query":
-            return self._query({k: v[0] for k, v in parse_qs(parts.query).items()}), fault
+            return self._query(_params(parts.query)), fault
         if match := _PDF_PATH.match(parts.path):
             return self._pdf(match["id"], int(match["version"])), fault
+        if parts.path.startswith("/rss/"):
+            cats = unquote(parts.path.removeprefix("/rss/"))
+            return Reply(200, rss_feed(self.entries, cats, self.rss_day), RSS_TYPE), fault
+        if parts.path == "/oai":
+            return Reply(200, self.oai.answer(_params(parts.query)), XML_TYPE), fault
         return Reply(404, b"not found"), fault
 
     def _query(self, params: dict[str, str]) -> Reply:
         for wanted, status, body in self._replays:
             if all(params.get(k, "") == v for k, v in wanted.items()):
-                return Reply(status, body, "application/atom+xml")
-        try:
-            start, size = int(params.get("start", "0")), int(params.get("max_results", "10"))
-            ids = [i for i in params.get("id_list", "").split(",") if i]
-            if bad := [i for i in ids if not _ID.match(i)]:
-                raise ValueError(f"incorrect id format for {bad[0]}")
-            hits = self._search(params.get("search_query", ""), ids)
-        except ValueError as exc:
-            return error_feed(str(exc))
-        hits = self._sorted(hits, params.get("sortBy", "relevance"), params.get("sortOrder"))
-        query = "search_query={}&id_list={}&start={}&max_results={}".format(
-            params.get("search_query", ""), params.get("id_list", ""), start, size
-        )
-        head = FEED_HEAD.format(
-            query=escape(query), now=now_stamp(), per_page=size, total=len(hits), start=start
-        )
-        body = head + "".join(entry_xml(e) for e in hits[start : start + size]) + "</feed>\n"
-        return Reply(200, body.encode(), "application/atom+xml")
-
-    def _search(self, query: str, ids: list[str]) -> list[Entry]:
-        if not query and not ids:
-            return []
-        matches = parse_query(query)
-        return [
-            e
-            for e in self.entries
-            if matches(e)
-            and (not ids or {e["arxiv_id"], f"{e['arxiv_id']}v{e['version']}"} & set(ids))
-        ]
-
-    @staticmethod
-    def _sorted(hits: list[Entry], sort_by: str, order: str | None) -> list[Entry]:
-        field = {"submittedDate": "published", "lastUpdatedDate": "updated"}.get(sort_by)
-        if field is None:
-            return hits
-        return sorted(hits, key=lambda e: e[field], reverse=order != "ascending")
+                return Reply(status, body, ATOM_TYPE)
+        status, body = answer_query(self.entries, params)
+        return Reply(status, body, ATOM_TYPE)
 
     def _pdf(self, arxiv_id: str, version: int) -> Reply:
         data = self.pdf_factory(arxiv_id, version) if self.pdf_factory else None
         if data is None:
             return Reply(404, b"<html><body>Not found</body></html>", "text/html")
         return Reply(200, data, "application/pdf")
+
+
+def _params(query: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(query).items()}
 
 
 class _Server(ThreadingHTTPServer):
