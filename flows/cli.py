@@ -64,11 +64,15 @@ def _check(llm: str | None, topics: list[str] | None) -> None:
 def run_day(day: date | None, topics: list[str] | None, llm: str | None) -> list:
     """Run `daily-digest` and print what it produced."""
     _quiet_prefect()
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from config.settings import get_settings
     from flows.daily_digest import daily_digest
     from tasks.errors import DigestError
 
+    runner = ThreadPoolTaskRunner(max_workers=get_settings().max_workers)
     try:
-        results = daily_digest(day=day, topics=topics, llm=llm)
+        results = daily_digest.with_options(task_runner=runner)(day=day, topics=topics, llm=llm)
     except (DigestError, OSError) as exc:
         if _state["debug"]:
             raise
@@ -185,13 +189,20 @@ def backfill(
         with listening(lambda day, _reports: bar.update(1)):
             reports = backfill_flow(start=days[0], end=days[-1], topics=topic, force=force, llm=llm)
     typer.echo(backfill_table(reports))
+    for r in reports:
+        if r.status == "failed":
+            typer.echo(f"{r.day} {r.topic} failed: {r.note}")
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def backfill_table(reports: list) -> str:
     """Return the backfill's days as a text table: papers, failures, tokens, post."""
     head = ("day", "topic", "status", "papers", "failures", "tokens", "post")
     rows = [
-        (f"{r.day} {r.day:%a}", r.topic, f"{r.status} ({r.note})" if r.note else r.status,
+        (f"{r.day} {r.day:%a}", r.topic, f"{r.status} ({_short(r.note)})" if r.note else r.status,
          str(r.papers), str(r.failures), str(r.tokens), r.post or "-")
         for r in reports
     ]  # fmt: skip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from prefect import flow, get_run_logger
@@ -12,6 +12,7 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from config.settings import Settings, Topic, get_settings
+from flows import report
 from tasks import calendar, stages
 from tasks.errors import QuotaExhausted
 from tasks.summarize import make_summarizer
@@ -41,7 +42,14 @@ def _run_name() -> str:
 
     params = flow_run.parameters
     topics = params.get("topics") or ["all-topics"]
-    return f"{'+'.join(topics)}-{params.get('day') or 'latest'}"
+    return f"{'+'.join(topics)}-{params.get('day') or scheduled_day()}"
+
+
+def scheduled_day() -> date:
+    """Return the latest batch label at the run's scheduled time (now, for a run by hand)."""
+    from prefect.runtime import flow_run
+
+    return calendar.latest_label(flow_run.scheduled_start_time, get_settings().holidays)
 
 
 @flow(
@@ -58,11 +66,14 @@ def daily_digest(
     logger = get_run_logger()
     summarizer = make_summarizer(settings, llm)
     logger.info("Summaries by %s (%s)", summarizer.name, summarizer.model)
-    day = day or calendar.latest_label(datetime.now(UTC))
+    day = day or scheduled_day()
     chosen = [settings.topic(name) for name in topics] if topics else settings.topics
-    if calendar.batch_window(day) is None:
-        logger.warning("arXiv announces no batch labelled %s (a weekend); nothing to do", day)
-        return [TopicResult(t.name, day, note="no batch on this date") for t in chosen]
+    reason = calendar.no_batch_reason(day, settings.holidays)
+    if reason:
+        following = calendar.next_label(day, settings.holidays)
+        note = f"arXiv announces no batch labelled {day} ({reason}); the next is {following}"
+        logger.warning(note)
+        return [TopicResult(t.name, day, note=note) for t in chosen]
     steps = stages.Stages(settings.cache_dir / "results")
     return [
         digest_topic(settings, steps, topic, day, summarizer.name, summarizer.model)
@@ -80,21 +91,25 @@ def digest_topic(
     decisions = steps.select_papers(
         papers, topic.name, topic.include, topic.exclude, topic.min_score
     )
-    steps.store_results(settings.db_path, "papers", papers)
-    steps.store_results(settings.db_path, "selections", decisions, day)
     kept_ids = {(s.arxiv_id, s.version) for s in decisions if s.kept}
     kept = [p for p in papers if (p.arxiv_id, p.version) in kept_ids]
+    if kept:  # licences decide which figures may be republished: only kept papers need one
+        kept = steps.fetch_licences(kept, day)
+    steps.store_results(settings.db_path, "metadata", [*papers, *kept, *decisions], day)
     result.fetched, result.kept = len(papers), len(kept)
     logger.info("%s %s: %d papers fetched, %d kept", topic.name, day, len(papers), len(kept))
     if not kept:
         result.note = "no paper matched the topic"
         return result
-    _process(settings, steps, kept, topic.language, backend, model, result)
+    records = _process(settings, steps, kept, topic.language, backend, model, result)
+    steps.store_results(settings.db_path, "results", records)
     post = steps.render_day(
         settings.db_path, topic.name, topic.slug, topic.language, day, topic.front_matter,
         settings.output_dir, settings.figure_dir, settings.figure_policy,
     )  # fmt: skip
     result.post = str(post.path) if post else None
+    if post:
+        report.publish(settings.db_path, topic.name, topic.slug, topic.language, day, post.path)
     return result
 
 
@@ -106,10 +121,16 @@ def _process(
     backend: str,
     model: str,
     result: TopicResult,
-) -> None:
-    """Stream each paper through download → extract → summarize as soon as it can go on."""
+) -> list[Any]:
+    """Stream each paper through download → extract → summarize as soon as it can go on.
+
+    Return what is to be stored: extractions, summaries and failures. Each finished stage is
+    already persisted by Prefect, so a crash before storing loses no work, only its record.
+    """
+    records: list[Any] = []
     done: queue.Queue[PrefectFuture[Any]] = queue.Queue()
     pending: dict[PrefectFuture[Any], tuple[str, Paper]] = {}
+    progress = report.Progress(len(kept), f"{result.topic} {result.day}: papers done", result.topic)
 
     def submit(stage: str, paper: Paper, future: PrefectFuture[Any]) -> None:
         pending[future] = (stage, paper)
@@ -125,10 +146,12 @@ def _process(
     while pending:
         future = done.get()
         stage, paper = pending.pop(future)
+        if stage == "summarize":
+            progress.advance()
         future.wait()
         state = future.state
         if not state.is_completed():
-            _fail(settings, steps, result, paper, stage, state.result(raise_on_failure=False))
+            records.append(_fail(result, paper, stage, state.result(raise_on_failure=False)))
             if stage != "summarize":
                 summarize(paper, None)
             continue
@@ -137,32 +160,25 @@ def _process(
             submit("extract", paper, steps.extract_pdf.submit(
                 value, paper, settings.figure_dir, settings.max_figures))  # fmt: skip
         elif stage == "extract":
-            steps.store_results(settings.db_path, "extraction", [value])
+            records.append(value)
             summarize(paper, value)
         else:
-            steps.store_results(settings.db_path, "summary", [value])
+            records.append(value)
             result.summarized += 1
             result.prompt_tokens += value.prompt_tokens
             result.output_tokens += value.output_tokens
             result.cost_usd += value.cost_usd
+    return records
 
 
-def _fail(
-    settings: Settings,
-    steps: stages.Stages,
-    result: TopicResult,
-    paper: Paper,
-    stage: str,
-    error: BaseException,
-) -> None:
-    """Record a stage's failure for one paper so the post and the report can show it."""
+def _fail(result: TopicResult, paper: Paper, stage: str, error: BaseException) -> Failure:
+    """Return the failure record of a stage for one paper, and note it in the run report."""
     reason = str(error) or type(error).__name__
-    failure = Failure(paper.arxiv_id, paper.version, stage, reason)
-    steps.store_results(settings.db_path, "failure", [failure])
     if isinstance(error, QuotaExhausted):
         # Not a failure of the paper: the next run summarizes it.
         result.waiting.append(paper.key)
         get_run_logger().warning("%s waits for the next run: %s", paper.key, reason)
-        return
-    result.failures.append(f"{paper.key} {stage}: {reason}")
-    get_run_logger().warning("%s failed at %s: %s", paper.key, stage, reason)
+    else:
+        result.failures.append(f"{paper.key} {stage}: {reason}")
+        get_run_logger().warning("%s failed at %s: %s", paper.key, stage, reason)
+    return Failure(paper.arxiv_id, paper.version, stage, reason)

@@ -34,11 +34,10 @@ def pdf_factory(papers: list[dict]):
     return make
 
 
-def demo_environment(server_url: str, data_dir: Path) -> dict[str, str]:
+def demo_environment(arxiv_env: dict[str, str], data_dir: Path) -> dict[str, str]:
     """Return the settings the demo runs with: the replay, the extractive summarizer."""
     return {
-        "DIGEST_ARXIV_API_URL": f"{server_url}/api/query",
-        "DIGEST_ARXIV_PDF_URL": f"{server_url}/pdf/",
+        **arxiv_env,
         "DIGEST_ARXIV_MIN_INTERVAL": DEMO_INTERVAL,
         "DIGEST_LLM_BACKEND": "extractive",
         "DIGEST_DATA_DIR": str(data_dir),
@@ -55,7 +54,7 @@ def run_demo(data_dir: Path = Path("data/demo")) -> list:
     papers = json.loads(SAMPLE.read_text(encoding="utf-8"))["papers"]
     with ArxivServer(papers, pdf_factory(papers)) as server:
         typer.echo(f"Replaying arXiv's 2024-10-07 batch at {server.url}")
-        os.environ.update(demo_environment(server.url, data_dir))
+        os.environ.update(demo_environment(server.env(), data_dir))
         get_settings.cache_clear()
         results = run_day(DEMO_DAY, ["Diffusion Models"], "extractive")
         typer.echo(f"requests served: {server.count('api')} API, {server.count('pdf')} PDF")

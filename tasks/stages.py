@@ -17,7 +17,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 
 from config.settings import get_settings
-from tasks import calendar, download, fetch, guard, render, select, store, summarize
+from tasks import calendar, download, fetch, guard, oai, render, rss, select, store, summarize
 from tasks.arxiv_http import PoliteSession
 from tasks.errors import is_transient
 from tasks.limiter import get_limiter
@@ -45,9 +45,16 @@ def _keyed(fn: Any) -> CacheKeyFnPolicy:
 
 def _fetch_key(api_url: str, categories: list[str], day: date, **_: Any) -> str:
     # A past batch never changes; a recent one may still be filling, so its key lapses hourly.
+    settings = get_settings()
     recent = day >= datetime.now(UTC).date() - timedelta(days=1)
     bucket = datetime.now(UTC).strftime("%Y%m%d%H") if recent else ""
-    return _key("fetch", api_url, sorted(categories), day.isoformat(), bucket)
+    window = calendar.batch_window(day, settings.holidays)
+    return _key("fetch", api_url, settings.arxiv_rss_url, sorted(categories), day, window, bucket)
+
+
+def _session(settings: Any) -> PoliteSession:
+    limiter = get_limiter(settings.arxiv_min_interval)
+    return PoliteSession(limiter, settings.arxiv_timeout, settings.user_agent)
 
 
 @task(
@@ -60,15 +67,42 @@ def _fetch_key(api_url: str, categories: list[str], day: date, **_: Any) -> str:
     persist_result=True,
 )
 def fetch_papers(api_url: str, categories: list[str], day: date) -> list[Paper]:
-    """Return the papers of the batch labelled `day` in `categories`."""
+    """Return the papers of the batch labelled `day` in `categories`.
+
+    The newest batch comes from the RSS feed (announce types and licences included) once the
+    feed carries it; any other batch is rebuilt from the API by its submission window.
+    """
     settings = get_settings()
+    window = calendar.batch_window(day, settings.holidays)
+    if window is None:
+        return []
     source = fetch.ArxivSource(
         api_url, settings.arxiv_min_interval, settings.arxiv_timeout, settings.user_agent
     )
-    window = calendar.batch_window(day)
-    if window is None:
-        return []
+    if day == calendar.latest_label(datetime.now(UTC), settings.holidays):
+        with _session(settings) as session:
+            label, papers = rss.rss_papers(session, source, settings.arxiv_rss_url, categories)
+        if label == day:
+            return papers
     return source.day_papers(categories, *window)
+
+
+@task(
+    name="licences",
+    task_run_name="licences-{day}",
+    retries=3,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=_transient,
+    cache_policy=_keyed(
+        lambda papers, day: _key("licences", get_settings().arxiv_oai_url, [p.key for p in papers])
+    ),
+    persist_result=True,
+)
+def fetch_licences(papers: list[Paper], day: date) -> list[Paper]:
+    """Fill in the licences the API does not give, from arXiv's OAI-PMH interface."""
+    settings = get_settings()
+    with _session(settings) as session:
+        return oai.with_licences(session, settings.arxiv_oai_url, papers)
 
 
 @task(
@@ -102,10 +136,7 @@ def select_papers(
 def download_pdf(paper: Paper, pdf_url: str, dest_dir: Path) -> Path:
     """Download and validate one paper's PDF."""
     settings = get_settings()
-    session = PoliteSession(
-        get_limiter(settings.arxiv_min_interval), settings.arxiv_timeout, settings.user_agent
-    )
-    with session:
+    with _session(settings) as session:
         return download.download_pdf(
             paper, pdf_url, dest_dir, session, int(settings.pdf_max_mb * 1024 * 1024)
         )
@@ -157,7 +188,19 @@ def summarize_paper(
     return summarizer.summarize(paper, extraction, language)
 
 
-@task(name="store", task_run_name="store-{kind}", cache_policy=NO_CACHE)
+def lock_conflict(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a write while another process (a backfill beside a daily run) holds the file."""
+    return store.is_lock_conflict(state.result(raise_on_failure=False))
+
+
+@task(
+    name="store",
+    task_run_name="store-{kind}",
+    cache_policy=NO_CACHE,
+    retries=6,
+    retry_delay_seconds=[1, 2, 4, 8, 15, 30],
+    retry_condition_fn=lock_conflict,
+)
 def store_results(db_path: Path, kind: str, items: list[Any], day: date | None = None) -> int:
     """Upsert results into DuckDB; safe to repeat."""
     with store.connect(db_path) as con:
@@ -212,6 +255,7 @@ class Stages:
             return fn.with_options(result_storage=result_dir)
 
         self.fetch_papers = bind(fetch_papers)
+        self.fetch_licences = bind(fetch_licences)
         self.select_papers = bind(select_papers)
         self.download_pdf = bind(download_pdf)
         self.extract_pdf = bind(extract_pdf)

@@ -150,6 +150,11 @@ def save_digest(
     _upsert(con, "digests", [(topic, day, path, papers, failures, models)])
 
 
+def is_lock_conflict(error: BaseException | None) -> bool:
+    """Return True if `error` is DuckDB refusing its file lock, held by another process."""
+    return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
+
+
 def load_digest(con: duckdb.DuckDBPyConnection, topic: str, day: date) -> tuple | None:
     """Return (path, papers, failures) of the post written for `topic` and `day`, if any."""
     return con.execute(

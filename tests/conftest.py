@@ -17,3 +17,9 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=60):
         yield
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "prefect_server: starts a real `prefect server start`; part of `make test`"
+    )

@@ -43,9 +43,9 @@ def day_run(tmp_path_factory, prefect_harness):
     mp = pytest.MonkeyPatch()
     with ArxivServer(papers, serve_pdf) as arxiv, FakeGemini(_responder) as gemini:
         for key, value in {
-            "DIGEST_ARXIV_API_URL": arxiv.api_url, "DIGEST_ARXIV_PDF_URL": arxiv.pdf_url,
+            **arxiv.env(),
             "DIGEST_ARXIV_MIN_INTERVAL": "0.05", "DIGEST_GEMINI_BASE_URL": gemini.url,
-            "GEMINI_API_KEY": CANARY, "DIGEST_DATA_DIR": str(data),
+            "GEMINI_API_KEY": CANARY, "DIGEST_DATA_DIR": str(data), "DIGEST_LLM_RPM": "0",
             "DIGEST_DB_PATH": str(data / "digest.duckdb"),
             "DIGEST_OUTPUT_DIR": str(data / "posts"), "DIGEST_FIGURE_POLICY": "always",
         }.items():  # fmt: skip

@@ -145,6 +145,15 @@ class ArxivServer:
     def oai_url(self) -> str:
         return f"{self.url}/oai"
 
+    def env(self) -> dict[str, str]:
+        """Return the settings that point arxiv-digest at this server for all of arXiv."""
+        return {
+            "DIGEST_ARXIV_API_URL": self.api_url,
+            "DIGEST_ARXIV_PDF_URL": self.pdf_url,
+            "DIGEST_ARXIV_RSS_URL": self.rss_url,
+            "DIGEST_ARXIV_OAI_URL": self.oai_url,
+        }
+
     @property
     def paths(self) -> list[str]:
         return [request.path for request in self.requests]

@@ -1,0 +1,129 @@
+"""The `backfill` flow: one `daily-digest` run per arXiv batch label in a range of dates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+
+from config.settings import Settings, get_settings
+from flows import report
+from flows.daily_digest import TopicResult, daily_digest
+from tasks import calendar, store
+
+
+@dataclass(frozen=True)
+class DayReport:
+    """What the backfill did for one topic on one date.
+
+    `status` is `ran` (a daily-digest run happened now), `complete` (already in DuckDB with no
+    failure, so not repeated), `skipped` (arXiv has no batch that day) or `failed`.
+    """
+
+    day: date
+    topic: str
+    status: str
+    note: str = ""
+    papers: int = 0
+    failures: int = 0
+    tokens: int = 0
+    post: str | None = None
+
+
+DayListener = Callable[[date, list[DayReport]], None]
+_listeners: list[DayListener] = []
+
+
+@contextmanager
+def listening(listener: DayListener) -> Iterator[None]:
+    """Call `listener` with each date's reports while a backfill runs in this process."""
+    _listeners.append(listener)
+    try:
+        yield
+    finally:
+        _listeners.remove(listener)
+
+
+def dates(start: date, end: date) -> list[date]:
+    """Return every date from `start` to `end`, both included."""
+    return [start + timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+@flow(name="backfill", flow_run_name="backfill-{start}-to-{end}", log_prints=True)
+def backfill(
+    start: date,
+    end: date,
+    topics: list[str] | None = None,
+    force: bool = False,
+    llm: str | None = None,
+) -> list[DayReport]:
+    """Run `daily-digest` for every batch label from `start` to `end` not yet complete."""
+    if end < start:
+        raise ValueError(f"backfill: end {end} is before start {start}")
+    settings, logger = get_settings(), get_run_logger()
+    chosen = [settings.topic(n) for n in topics] if topics else settings.topics
+    names = [t.name for t in chosen]
+    days = dates(start, end)
+    progress = report.Progress(len(days), f"backfill {start} → {end}", "backfill")
+    reports: list[DayReport] = []
+    for day in days:
+        done = backfill_day(settings, day, names, force, llm)
+        reports += done
+        progress.advance()
+        for r in done:
+            logger.info("%s %s: %s %s", r.day, r.topic, r.status, r.note or r.post or "")
+        for listener in list(_listeners):
+            listener(day, done)
+    return reports
+
+
+def backfill_day(
+    settings: Settings, day: date, names: list[str], force: bool, llm: str | None
+) -> list[DayReport]:
+    """Run, skip or report as complete every topic for one date."""
+    reason = calendar.no_batch_reason(day, settings.holidays)
+    if reason:
+        return [DayReport(day, n, "skipped", f"{reason}: arXiv has no batch") for n in names]
+    languages = {n: settings.topic(n).language for n in names}
+    complete = {} if force else completed(settings.db_path, day, languages)
+    todo = [n for n in names if n not in complete]
+    ran: dict[str, DayReport] = {}
+    if todo:
+        state = daily_digest(day=day, topics=todo, llm=llm, return_state=True)
+        if state.is_completed():
+            results = state.result()
+            ran = {r.topic: counted(settings.db_path, r, languages[r.topic]) for r in results}
+        else:
+            error = state.result(raise_on_failure=False)
+            get_run_logger().error("daily-digest failed for %s: %s", day, error)
+            ran = {n: DayReport(day, n, "failed", str(error)) for n in todo}
+    return [complete.get(n) or ran[n] for n in names]
+
+
+@task(name="check-complete", task_run_name="check-complete-{day}", **report.DB_READ)
+def completed(db_path: Path, day: date, languages: dict[str, str]) -> dict[str, DayReport]:
+    """Return the topics whose post for `day` is stored with zero failures."""
+    found = {}
+    with store.connect(db_path) as con:
+        for name, language in languages.items():
+            row = store.load_digest(con, name, day)
+            if row and row[2] == 0:
+                tokens = store.day_tokens(con, name, day, language)
+                found[name] = DayReport(day, name, "complete", "already complete", row[1], 0,
+                                        tokens, row[0])  # fmt: skip
+    return found
+
+
+@task(name="count-tokens", task_run_name="count-tokens-{result.day}", **report.DB_READ)
+def counted(db_path: Path, result: TopicResult, language: str) -> DayReport:
+    """Return the report of a topic's daily-digest run, with the tokens it spent."""
+    with store.connect(db_path) as con:
+        tokens = store.day_tokens(con, result.topic, result.day, language)
+    return DayReport(
+        result.day, result.topic, "ran", result.note, result.kept, len(result.failures), tokens,
+        result.post,
+    )  # fmt: skip

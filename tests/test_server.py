@@ -1,0 +1,169 @@
+"""A real Prefect server and `flows/serve.py`: a deployment run, its tasks and artifacts.
+
+This is what `make ui` + `make serve` do, with a server of its own on a free port (its own
+PREFECT_HOME, telemetry off) and arXiv replayed locally.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from flows.demo import SAMPLE, pdf_factory
+from flows.serve import ROOT
+from tests.fakes.arxiv_server import ArxivServer
+
+pytestmark = pytest.mark.prefect_server
+
+TOPIC = "Diffusion Models"
+# Two papers of the topic and one off-topic paper from the sample day.
+PAPERS = {"2410.03456", "2410.03665", "2410.03902"}
+ARTIFACTS = {"post-diffusion-models", "papers-diffusion-models", "post-file-diffusion-models",
+             "progress-diffusion-models"}  # fmt: skip
+STAGES = {"fetch", "select", "download", "extract", "summarize", "store", "render", "report"}
+STARTUP = 90  # seconds; a loaded CI machine starts the server in 5–30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(ready, what: str, seconds: float, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        if process.poll() is not None:
+            raise RuntimeError(f"{what}: the process exited with {process.returncode}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not ready after {seconds} s")
+        time.sleep(0.25)
+
+
+def healthy(api: str) -> bool:
+    try:
+        return httpx.get(f"{api}/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    with log.open("wb") as out:
+        return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[dict]:
+    """A Prefect server and `python -m flows.serve` pointed at it and at a local arXiv."""
+    tmp = tmp_path_factory.mktemp("server")
+    api = f"http://127.0.0.1:{free_port()}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DIGEST_"))}
+    env.update(PREFECT_HOME=str(tmp / "prefect"), PREFECT_API_URL=api, DO_NOT_TRACK="1",
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false",
+               PREFECT_RUNNER_POLL_FREQUENCY="1")  # fmt: skip
+    port = api.rsplit(":", 1)[1].removesuffix("/api")
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    server = start([prefect, "server", "start", "--host", "127.0.0.1", "--port", port], env,
+                   tmp / "server.log")  # fmt: skip
+    sample = json.loads(SAMPLE.read_text(encoding="utf-8"))["papers"]
+    papers = [p for p in sample if p["arxiv_id"] in PAPERS]
+    data = tmp / "data"
+    try:
+        wait_until(lambda: healthy(api), "prefect server", STARTUP, server)
+        with ArxivServer(papers, pdf_factory(papers)) as arxiv:
+            env.update(arxiv.env())
+            env.update(DIGEST_ARXIV_MIN_INTERVAL="0.02", DIGEST_LLM_BACKEND="extractive",
+                       DIGEST_DATA_DIR=str(data), DIGEST_DB_PATH=str(data / "digest.duckdb"),
+                       DIGEST_OUTPUT_DIR=str(data / "posts"))  # fmt: skip
+            serve = start([sys.executable, "-m", "flows.serve"], env, tmp / "serve.log")
+            try:
+                yield {"api": api, "serve": serve, "data": data, "logs": tmp}
+            finally:
+                stop(serve)
+    finally:
+        stop(server)
+
+
+async def run_deployment(api: str, serve: subprocess.Popen) -> dict:
+    """Trigger daily-digest for 2024-10-07; wait for a final state; read back what it made."""
+    from prefect.client.orchestration import PrefectClient
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        FlowRunFilter,
+        FlowRunFilterId,
+    )  # fmt: skip
+
+    async with PrefectClient(api) as client:
+        deadline = time.monotonic() + STARTUP
+        while True:
+            try:
+                deployment = await client.read_deployment_by_name("daily-digest/daily")
+                break
+            except Exception:  # noqa: BLE001 - not registered yet; `serve` is still starting
+                if serve.poll() is not None or time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+        params = {"day": "2024-10-07", "topics": [TOPIC], "llm": "extractive"}
+        run = await client.create_flow_run_from_deployment(deployment.id, parameters=params)
+        deadline = time.monotonic() + 120
+        while not (run := await client.read_flow_run(run.id)).state.is_final():
+            assert serve.poll() is None, "flows.serve exited"
+            assert time.monotonic() < deadline, f"run still {run.state.name} after 120 s"
+            await asyncio.sleep(0.5)
+        only_run = FlowRunFilter(id=FlowRunFilterId(any_=[run.id]))
+        tasks = await client.read_task_runs(flow_run_filter=only_run)
+        artifacts = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run.id]))
+        )
+    return {"run": run, "tasks": tasks, "artifacts": {a.key: a for a in artifacts}}
+
+
+@pytest.fixture(scope="module")
+def finished(served) -> dict:
+    return asyncio.run(run_deployment(served["api"], served["serve"]))
+
+
+def test_the_served_run_completes_with_its_name(finished, served):
+    run = finished["run"]
+    log = (served["logs"] / "serve.log").read_text(errors="replace")[-3000:]
+    assert run.state.is_completed(), f"{run.state}\n{log}"
+    assert run.name == f"{TOPIC}-2024-10-07"
+
+
+def test_every_stage_is_a_recorded_task_run(finished):
+    names = {t.name for t in finished["tasks"]}
+    assert {n.split("-")[0] for n in names} == STAGES
+    assert {"download-2410.03456v1", "extract-2410.03665v1", "summarize-2410.03456v1"} <= names
+    assert all(t.state.is_completed() for t in finished["tasks"])
+
+
+def test_the_four_artifacts_exist(finished, served):
+    artifacts = finished["artifacts"]
+    assert ARTIFACTS <= set(artifacts)
+    table = json.loads(artifacts["papers-diffusion-models"].data)
+    assert sorted(row["id"] for row in table) == ["2410.03456v1", "2410.03665v1"]
+    assert all(row["summarize"] == "ok" for row in table)
+    assert artifacts["progress-diffusion-models"].data == 100
+    post = served["data"] / "posts" / "2024-10-07-diffusion-models.md"
+    assert post.as_uri() in artifacts["post-file-diffusion-models"].data
+    assert "# Diffusion Models, 2024-10-07" in artifacts["post-diffusion-models"].data
