@@ -187,9 +187,12 @@ def _table_graphics(lines: list[Line], graphics: list[Graphic]) -> set[Graphic]:
         bottom = cap.bbox[3]
         for g in sorted(graphics, key=lambda g: g.bbox[1]):
             x_overlap = min(g.bbox[2], cap.bbox[2] + 40) - max(g.bbox[0], cap.bbox[0] - 40)
+            # Mostly under the caption: a figure in the other column that merely comes
+            # within the 40 pt margin is not part of the table.
+            beneath = x_overlap > 0.5 * min(g.bbox[2] - g.bbox[0], cap.bbox[2] - cap.bbox[0] + 80)
             # The first rule sits just under the caption; further parts touch each other.
             reach = 20 if bottom == cap.bbox[3] else 6
-            if x_overlap > 0 and bottom - 2 <= g.bbox[1] <= bottom + reach:
+            if beneath and bottom - 2 <= g.bbox[1] <= bottom + reach:
                 claimed.add(g)
                 bottom = max(bottom, g.bbox[3])
     return claimed

@@ -25,7 +25,7 @@ from tasks.store import PaperView
 from tasks.summary import SummaryRecord
 from tasks.types import Extraction, Failure, Paper, Selection
 
-EXTRACTOR_VERSION = "extract-v2"  # bump whenever extraction changes its output
+EXTRACTOR_VERSION = "extract-v3"  # bump whenever extraction changes its output
 RETRY_DELAYS = [2, 10, 30]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 from dataclasses import replace
 from pathlib import Path
@@ -292,3 +293,14 @@ def test_handmade_paper_marker_affiliation_and_custom_method_heading(tmp_path):
         "experiments": "It works; see https://huggingface.co/ann/model.",
     }
     assert extraction.links == ("https://huggingface.co/ann/model",)
+
+
+def test_a_figure_beside_a_table_caption_is_not_taken_for_the_table(tmp_path):
+    # In this demo paper Figure 1 ends the left column where Table 1's caption starts the right.
+    sample = json.loads((Path(__file__).parents[1] / "config/sample/2024-10-07.json").read_text())
+    paper = next(p for p in sample["papers"] if p["arxiv_id"] == "2410.01366")
+    spec = spec_from_metadata(paper["title"], paper["authors"], paper["abstract"], "", seed=1)
+    data, truth = make_paper_pdf(spec)
+    extraction = run(tmp_path, data)
+    assert [f.caption.split(":")[0] for f in extraction.figures] == ["Figure 1", "Figure 2"]
+    assert len(truth.tables) == 1

@@ -40,6 +40,7 @@ class FigureSpec:
     full_width: bool = False
     caption_style: str = "Figure"  # "Figure" -> "Figure k:", "Fig." -> "Fig. k.", "FIGURE"
     section: int = 0  # index into SECTIONS after whose first paragraph the figure goes
+    caption: str = ""  # the caption's text after its label; generated words when empty
 
 
 @dataclass(frozen=True)
@@ -361,7 +362,8 @@ def _caption_text(rng: random.Random, label: str) -> str:
 def _place_figure(lay: _Layout, k: int, spec: FigureSpec, truth: PdfTruth) -> None:
     """Place figure `k` in the current column, or queue it for the top of the next page."""
     rng = lay.rng
-    caption = _caption_text(rng, _caption_label(spec.caption_style, k))
+    label = _caption_label(spec.caption_style, k)
+    caption = f"{label} {spec.caption}" if spec.caption else _caption_text(rng, label)
     if spec.full_width and len(lay.cols) == 2:
         lay.pending_wide.append(lambda: _draw_wide(lay, spec, caption, truth))
         return
@@ -632,6 +634,7 @@ def sample_spec(seed: int) -> PaperSpec:
 
 _META_LINK = re.compile(r"https?://(?:github\.com|gitlab\.com|huggingface\.co)/[\w./-]*\w")
 SECTION_COUNT = len(SECTIONS)
+DEMO_CAPTION = "A synthetic {} drawn by the demo's PDF generator; not from the paper."
 
 
 def _prose_from_abstract(abstract: str) -> tuple[str, ...]:
@@ -660,7 +663,10 @@ def spec_from_metadata(
         abstract=abstract,
         two_column=True,
         pages=4,
-        figures=(FigureSpec("png", section=0), FigureSpec("chart", section=3)),
+        figures=(
+            FigureSpec("png", section=0, caption=DEMO_CAPTION.format("image")),
+            FigureSpec("chart", section=3, caption=DEMO_CAPTION.format("chart")),
+        ),
         table=True,
         logo=True,
         code_link=code.group(0) if code else "",
