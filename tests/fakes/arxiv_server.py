@@ -102,6 +102,7 @@ class ArxivServer:
         pdf_factory: PdfFactory | None = None,
         rss_day: date | None = None,
         oai_page_size: int = 100,
+        port: int = 0,
     ):
         self.entries = list(entries)
         self.pdf_factory = pdf_factory
@@ -111,7 +112,7 @@ class ArxivServer:
         self._faults: dict[str, deque[Reply]] = {}
         self._replays: list[tuple[dict[str, str], int, bytes]] = []
         self._lock = threading.Lock()
-        self._httpd = _Server(self)
+        self._httpd = _Server(self, port)
         # A short poll keeps `shutdown` (and so each test) fast.
         serve = lambda: self._httpd.serve_forever(poll_interval=0.02)  # noqa: E731
         self._thread = threading.Thread(target=serve, daemon=True)
@@ -211,8 +212,8 @@ def _params(query: str) -> dict[str, str]:
 
 
 class _Server(ThreadingHTTPServer):
-    def __init__(self, app: ArxivServer):
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, app: ArxivServer, port: int = 0):
+        super().__init__(("127.0.0.1", port), _Handler)
         self.app = app
         self.accepted: dict[Any, float] = {}
 
