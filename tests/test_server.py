@@ -30,7 +30,17 @@ TOPIC = "Diffusion Models"
 PAPERS = {"2410.03456", "2410.03665", "2410.03902"}
 ARTIFACTS = {"post-diffusion-models", "papers-diffusion-models", "post-file-diffusion-models",
              "progress-diffusion-models"}  # fmt: skip
-STAGES = {"fetch", "select", "download", "extract", "summarize", "store", "render", "report"}
+STAGES = {
+    "fetch",
+    "select",
+    "licences",
+    "download",
+    "extract",
+    "summarize",
+    "store",
+    "render",
+    "report",
+}
 STARTUP = 90  # seconds; a loaded CI machine starts the server in 5–30
 
 
