@@ -20,6 +20,11 @@ demo: setup
 test: setup hexo
 	$(UV) run pytest
 
+# Issue 9's fault injection against the local fakes (also part of `make test`); prints the table.
+.PHONY: faults
+faults: setup
+	$(UV) run pytest tests/test_faults.py
+
 # The Hexo site tests/test_hexo.py builds posts with; npm ci again only when its lock changes.
 hexo:
 	@[ tests/hexo/node_modules/.package-lock.json -nt tests/hexo/package-lock.json ] \
@@ -40,7 +45,7 @@ POOL ?= arxiv-digest
 # Commands that talk to the server use the exported PREFECT_API_URL, else `make ui`'s address.
 API_ENV = PREFECT_API_URL=$${PREFECT_API_URL:-$(UI_API)}
 
-.PHONY: ui deploy worker serve
+.PHONY: ui deploy worker serve ui-check
 
 ui: setup
 	@echo "Prefect UI at http://127.0.0.1:$(UI_PORT). For runs to appear in it, in other shells:"
@@ -57,3 +62,21 @@ worker: setup
 
 serve: setup
 	$(API_ENV) $(UV) run python -m flows.serve
+
+# Screenshot the latest daily-digest run's page (or RUN=<flow run id>) and check it rendered.
+ui-check: setup
+	$(API_ENV) $(UV) run python -m flows.ui_check $(if $(RUN),--flow-run-id $(RUN)) \
+	  --out $(PREFECT_HOME)/ui-check.png
+
+# Keyword step alone vs keyword + judge on a labelled real day; writes bench/RELEVANCE.md.
+# The judge answers from the day's verdicts file (a local fake Gemini); with GEMINI_API_KEY
+# set, the real model is measured too.
+.PHONY: relevance
+relevance: setup
+	$(UV) run python -m bench.relevance
+
+# One synthetic day of 40 papers through the real flow against local fakes, run twice under a
+# Prefect server of its own; prints the table and writes bench/RESULTS.md. Measures, never asserts.
+.PHONY: bench
+bench: setup
+	$(UV) run python -m bench.day

@@ -29,11 +29,20 @@ class Topic(BaseModel):
     include: list[str]
     exclude: list[str] = []
     min_score: float = 1.0
+    # What belongs and what does not, in prose: the relevance judge decides by it.
+    description: str = ""
+    # Broader phrases that only nominate papers for the judge; they never keep one alone.
+    candidates: list[str] = []
     front_matter: dict[str, Any] = {}
 
     def definition(self) -> dict[str, Any]:
-        """Return what decides selection (the select stage's cache key)."""
-        return self.model_dump(include={"name", "categories", "include", "exclude", "min_score"})
+        """Return what decides selection (the select and judge stages' cache key)."""
+        return self.model_dump(
+            include={
+                "name", "categories", "include", "exclude", "min_score", "description",
+                "candidates",
+            }
+        )  # fmt: skip
 
 
 class Settings(BaseSettings):
@@ -64,8 +73,10 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(120.0, gt=0)
     llm_fallback_model: str = ""
     llm_rpm: float = Field(10.0, ge=0)
-    llm_concurrency: int = Field(2, ge=1)
+    llm_concurrency: int = Field(4, ge=1)
     llm_budget_usd: float = Field(0.0, ge=0)
+    llm_judge: bool = True
+    judge_batch_size: int = Field(25, ge=1, le=100)
     llm_prices: dict[str, list[float]] = {}
 
     pdf_max_mb: float = Field(50, gt=0)
@@ -73,8 +84,13 @@ class Settings(BaseSettings):
     extract_memory_mb: int = Field(2048, ge=256)
     extract_max_pages: int = Field(300, ge=1)
     max_figures: int = Field(4, ge=0)
-    max_workers: int = Field(4, ge=1)
+    max_workers: int = Field(8, ge=1)
+    retry_delays: list[float] = [2.0, 10.0, 30.0]
     figure_policy: Literal["licensed", "always", "never"] = "licensed"
+    updated_papers: Literal["updated", "new", "skip"] = "updated"
+    post_format: Literal["hexo", "markdown"] = "hexo"
+    figure_base_url: str = "/images"
+    figure_output_dir: Path = Path("data/images")
 
     topics: list[Topic] = []
 

@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from flows import records
+
 app = typer.Typer(help="Daily arXiv digests per topic, as Prefect flows.", no_args_is_help=True)
 
 DateOpt = Annotated[
@@ -252,6 +254,10 @@ def demo() -> None:
     from flows.demo import run_demo
 
     run_demo()
+
+
+for _command in (records.papers, records.stats, records.export):
+    app.command()(_command)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from config.settings import Settings, Topic, get_settings
 from flows import report
-from tasks import calendar, stages
+from tasks import calendar, stages, store
+from tasks import judge as relevance
 from tasks.errors import QuotaExhausted
 from tasks.summarize import make_summarizer
-from tasks.types import Extraction, Failure, Paper
+from tasks.types import Extraction, Failure, Paper, Selection
+
+DOWNLOADS_IN_FLIGHT = 2
 
 
 @dataclass
@@ -55,7 +58,8 @@ def scheduled_day() -> date:
 @flow(
     name="daily-digest",
     flow_run_name=_run_name,
-    task_runner=ThreadPoolTaskRunner(max_workers=4),
+    # Room for downloads in flight, extractions and LLM calls at once; `max_workers` overrides.
+    task_runner=ThreadPoolTaskRunner(max_workers=8),
     log_prints=True,
 )
 def daily_digest(
@@ -74,7 +78,7 @@ def daily_digest(
         note = f"arXiv announces no batch labelled {day} ({reason}); the next is {following}"
         logger.warning(note)
         return [TopicResult(t.name, day, note=note) for t in chosen]
-    steps = stages.Stages(settings.cache_dir / "results")
+    steps = stages.Stages(settings.cache_dir / "results", settings.retry_delays)
     return [
         digest_topic(settings, steps, topic, day, summarizer.name, summarizer.model)
         for topic in chosen
@@ -91,6 +95,7 @@ def digest_topic(
     decisions = steps.select_papers(
         papers, topic.name, topic.include, topic.exclude, topic.min_score
     )
+    decisions = _judge(settings, steps, topic, papers, decisions, backend, result)
     kept_ids = {(s.arxiv_id, s.version) for s in decisions if s.kept}
     kept = [p for p in papers if (p.arxiv_id, p.version) in kept_ids]
     if kept:  # licences decide which figures may be republished: only kept papers need one
@@ -111,6 +116,32 @@ def digest_topic(
     if post:
         report.publish(settings.db_path, topic.name, topic.slug, topic.language, day, post.path)
     return result
+
+
+def _judge(
+    settings: Settings,
+    steps: stages.Stages,
+    topic: Topic,
+    papers: list[Paper],
+    decisions: list[Selection],
+    backend: str,
+    result: TopicResult,
+) -> list[Selection]:
+    """Let the LLM judge the keyword net's candidates; without one the keywords decide."""
+    logger = get_run_logger()
+    found = relevance.make_judge(settings, backend)
+    judge = stages.TaskJudge(steps.judge_papers, found.name, found.model) if found else None
+    judged = relevance.judge_day(papers, decisions, judge, topic, settings.judge_batch_size)
+    if found is None:
+        logger.info("%s: no LLM judge (no key, extractive, or llm_judge off); keywords decide",
+                    topic.name)  # fmt: skip
+    if judged.failed_batches:
+        logger.warning("%s: %d judge batches failed; their keyword decisions stand",
+                       topic.name, judged.failed_batches)  # fmt: skip
+    result.prompt_tokens += sum(b.prompt_tokens for b in judged.batches)
+    result.output_tokens += sum(b.output_tokens for b in judged.batches)
+    result.cost_usd += sum(b.cost_usd for b in judged.batches)
+    return judged.selections
 
 
 def _process(
@@ -140,12 +171,24 @@ def _process(
         submit("summarize", paper, steps.summarize_paper.submit(
             paper, extraction, language, backend, model))  # fmt: skip
 
-    for paper in kept:
-        submit("download", paper, steps.download_pdf.submit(
-            paper, settings.arxiv_pdf_url, settings.pdf_dir))  # fmt: skip
+    # The task runner's queue is first in, first out: submitting every download up front
+    # would make each extract and summary wait behind all of them. A couple in flight keep
+    # the arXiv limiter busy, and the later stages run in between.
+    to_download = list(kept)
+
+    def download_next() -> None:
+        if to_download:
+            paper = to_download.pop(0)
+            submit("download", paper, steps.download_pdf.submit(
+                paper, settings.arxiv_pdf_url, settings.pdf_dir))  # fmt: skip
+
+    for _ in range(DOWNLOADS_IN_FLIGHT):
+        download_next()
     while pending:
         future = done.get()
         stage, paper = pending.pop(future)
+        if stage == "download":
+            download_next()
         if stage == "summarize":
             progress.advance()
         future.wait()
@@ -175,7 +218,9 @@ def _fail(result: TopicResult, paper: Paper, stage: str, error: BaseException) -
     """Return the failure record of a stage for one paper, and note it in the run report."""
     reason = str(error) or type(error).__name__
     if isinstance(error, QuotaExhausted):
-        # Not a failure of the paper: the next run summarizes it.
+        # Not a failure of the paper: the next run summarizes it. The post tells by the mark.
+        if store.WAITING not in reason:
+            reason = f"{reason}; the paper {store.WAITING}"
         result.waiting.append(paper.key)
         get_run_logger().warning("%s waits for the next run: %s", paper.key, reason)
     else:

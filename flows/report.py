@@ -23,7 +23,6 @@ from prefect.artifacts import (
 from prefect.cache_policies import NO_CACHE
 
 from tasks import store
-from tasks.stages import lock_conflict
 from tasks.store import PaperView
 
 STAGES = ("download", "extract", "summarize")
@@ -86,11 +85,9 @@ def body(post_text: str) -> str:
     return post_text
 
 
-# For tasks that only read DuckDB: nothing to cache, and the file may be briefly locked.
-DB_READ: dict[str, Any] = dict(
-    cache_policy=NO_CACHE, retries=4, retry_delay_seconds=[1, 2, 5, 10],
-    retry_condition_fn=lock_conflict,
-)  # fmt: skip
+# For tasks that only read DuckDB: nothing to cache; store.connect waits out another
+# process's lock itself.
+DB_READ: dict[str, Any] = dict(cache_policy=NO_CACHE)
 
 
 @task(name="report", task_run_name="report-{slug}-{day}", **DB_READ)

@@ -40,6 +40,10 @@ class SummaryError(DigestError):
     """The LLM gave no valid summary for a paper."""
 
 
+class JudgeError(DigestError):
+    """The relevance judge gave no valid verdict for a batch; `paper` names its papers."""
+
+
 class ConfigError(DigestError):
     """Settings or CLI input are wrong; the message says what to change."""
 

@@ -25,7 +25,8 @@ def _forkserver() -> Any:
     global _context
     if _context is None:
         _context = multiprocessing.get_context("forkserver")
-        _context.set_forkserver_preload(["tasks.extract"])
+        # Children would each import the parent's __main__ again; the server does it once.
+        _context.set_forkserver_preload(["__main__", "tasks.extract"])
     return _context
 
 

@@ -1,28 +1,27 @@
-"""Render a topic's day from DuckDB rows into a Hexo post, with every outside text made inert."""
+"""Render a topic's day from DuckDB rows into a post, with every outside text made inert.
+
+The format is a template in config/templates/ (`hexo`, `markdown`); both share the body.
+"""
 
 from __future__ import annotations
 
-import html
-import re
 import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from tasks.store import PaperView
+from tasks.inert import attr, inline, plain, url
+from tasks.store import PaperView, is_waiting
+
+__all__ = ["Layout", "Post", "attr", "figures_allowed", "inline", "render_post", "url"]
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "config" / "templates"
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~()!#])")
-_LINE_START = re.compile(r"^(\s*)([=+-]|\d+(?=[.)]))")
-# A web address inside text: ASCII URL characters only, so braces, quotes and "<" end it.
-_URL_IN_TEXT = re.compile(r"(?:https?|ftp)://[A-Za-z0-9][A-Za-z0-9._~:/?#@!$&'()*+,;=%-]*")
-_URL_TAIL = ".,:;!?*_~'\""
-_MARKUP_CHARS = re.compile(r"[<>{}]")
-_URL = re.compile(r"^https?://[^\s<>\"'{}|\\^`]+$")
+FORMATS = ("hexo", "markdown")
 
 LABELS = {
     "zh": {
@@ -34,7 +33,8 @@ LABELS = {
         "conclusion": "结论", "significance": "工作意义", "innovation": "创新点",
         "perf": "性能", "workload": "工作量", "figures": "点此查看论文截图",
         "no_figures": "该论文的许可不允许转载其图片，请在 PDF 中查看。",
-        "failed": "未能完成", "code": "代码",
+        "failed": "未能完成", "code": "代码", "waiting": "等待下次运行",
+        "updated_part": "更新的论文", "failures": "未完成的论文",
     },
     "en": {
         "updated": "Update", "summary": "Summary", "takeaways": "Key Takeaways",
@@ -45,65 +45,13 @@ LABELS = {
         "conclusion": "Conclusion", "significance": "Significance", "innovation": "Innovation",
         "perf": "Performance", "workload": "Workload", "figures": "Figures",
         "no_figures": "The paper's licence does not allow republishing its figures; see the PDF.",
-        "failed": "Not completed", "code": "Code",
+        "failed": "Not completed", "code": "Code", "waiting": "Waiting for the next run",
+        "updated_part": "Updated papers", "failures": "Papers not completed",
     },
 }  # fmt: skip
 
 _OPEN_LICENCES = ("creativecommons.org/licenses/by/", "creativecommons.org/licenses/by-sa/",
                   "creativecommons.org/publicdomain/zero/")  # fmt: skip
-
-
-def inline(text: str) -> str:
-    """Return `text` as one inert line of Markdown: no HTML, no template tags, no markup.
-
-    Web addresses become autolinks (`<https://...>`): marked links bare addresses itself, and
-    an escape inside one would end up in its link.
-    """
-    text = " ".join(str(text).split())
-    parts, start = [], 0
-    for match in _URL_IN_TEXT.finditer(text):
-        link = _trim_url(match.group())
-        parts += [_inert(text[start : match.start()]), f"<{link}>"]
-        start = match.start() + len(link)
-    parts.append(_inert(text[start:]))
-    return _LINE_START.sub(_escape_line_start, "".join(parts))
-
-
-def _inert(text: str) -> str:
-    text = _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
-    # "---" turns into a dash (smartypants) or a rule, "www." into a link: escape them.
-    text = re.sub(r"-{2,}", lambda m: "\\-" * len(m.group()), text).replace("www.", "www\\.")
-    # Hexo runs Nunjucks over the body: braces must never reach it as braces.
-    return text.replace("{", "&#123;").replace("}", "&#125;")
-
-
-def _trim_url(link: str) -> str:
-    """Drop the punctuation that ends a sentence rather than the address, as GFM does."""
-    while link and (
-        link[-1] in _URL_TAIL or (link[-1] == ")" and link.count(")") > link.count("("))
-    ):
-        link = link[:-1]
-    return link
-
-
-def _escape_line_start(match: re.Match[str]) -> str:
-    lead, mark = match.groups()
-    # "1." starts a list: escape the dot, not the digit.
-    return lead + (mark + "\\" if mark[0].isdigit() else "\\" + mark)
-
-
-def attr(text: str) -> str:
-    """Return `text` safe inside a double-quoted HTML attribute."""
-    text = html.escape(" ".join(str(text).split()), quote=True)
-    return text.replace("{", "&#123;").replace("}", "&#125;")
-
-
-def url(link: str) -> str:
-    """Return a link safe for Markdown `(...)`, or an empty string if it is not http(s)."""
-    link = link.strip()
-    if not _URL.match(link):
-        return ""
-    return quote(link, safe=":/?=&#%.-_~+,;@!$*").replace("(", "%28").replace(")", "%29")
 
 
 def figures_allowed(licence: str, policy: str) -> bool:
@@ -129,27 +77,48 @@ def post_name(day: date, slug: str) -> str:
     return f"{day.isoformat()}-{slug}"
 
 
-def front_matter(topic_name: str, day: date, views: list[PaperView], extra: dict) -> str:
+@dataclass(frozen=True)
+class Layout:
+    """The post's format and where its figures go."""
+
+    post_format: str = "hexo"
+    figure_base_url: str = "/images"
+    figure_output_dir: Path = Path("data/images")
+
+    def figure_home(self, output_dir: Path, name: str) -> tuple[Path, str]:
+        """Return the folder the post's figures are copied to and the prefix of their `src`."""
+        if self.post_format == "hexo":
+            # Hexo's post_asset_folder: a bare file name resolves under any permalink.
+            return output_dir / name, ""
+        return self.figure_output_dir / name, f"{self.figure_base_url.rstrip('/')}/{quote(name)}/"
+
+
+def front_matter(
+    topic_name: str, day: date, views: list[PaperView], extra: dict, post_format: str = "hexo"
+) -> str:
     """Return the YAML front matter, written by a serializer so no title can break it."""
     first = views[0].paper.title if views else ""
-    models = sorted({v.summary.model for v in views if v.summary})
     meta = {
         "title": topic_name,
         "date": f"{day.isoformat()} 00:00:00",
         **{k: extra[k] for k in ("author", "cover", "categories", "tags") if k in extra},
         "description": f"{topic_name} 方向最新论文已更新，请持续关注 Update in {day.isoformat()} "
-        f" {_plain(first)}",
+        f" {plain(first)}",
         **{k: v for k, v in extra.items() if k not in ("author", "cover", "categories", "tags")},
-        "llm_models": models,
     }
+    if post_format != "hexo":
+        # Jekyll and Hugo: the keys both read, none of a Hexo theme's.
+        meta = {
+            "title": f"{topic_name} {day.isoformat()}",
+            "date": day,
+            "tags": extra.get("tags", [topic_name]),
+            "description": meta["description"],
+        }
+    meta["llm_models"] = sorted({v.summary.model for v in views if v.summary})
+    meta["prompt_versions"] = sorted({v.summary.prompt_version for v in views if v.summary})
     meta = {k: (None if v == "" else v) for k, v in meta.items()}
     body = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=10_000)
     return f"---\n{body}---\n"
-
-
-def _plain(text: str) -> str:
-    """Return `text` on one line without the characters themes could take for markup."""
-    return " ".join(_MARKUP_CHARS.sub(" ", text).split())
 
 
 def render_post(
@@ -162,23 +131,28 @@ def render_post(
     output_dir: Path,
     figure_dir: Path,
     figure_policy: str = "licensed",
+    layout: Layout = Layout(),
 ) -> Post:
-    """Write the post for `day` and copy its figures into the post's asset folder."""
+    """Write the post for `day` and copy the figures it shows to where the layout says.
+
+    A paper whose earlier version the topic already published (`previously`) is listed in the
+    Updated part, never again as new.
+    """
     name = post_name(day, slug)
-    asset_dir = output_dir / name
-    env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
-    env.filters.update(md=inline, attr=attr, url=url)
-    papers = [{"v": v, "figures": figures_allowed(v.paper.licence, figure_policy)} for v in views]
-    text = front_matter(topic_name, day, views, front) + env.get_template("hexo.md.j2").render(
+    figure_home, figure_prefix = layout.figure_home(output_dir, name)
+    papers = [
+        {"v": v, "figures": figures_allowed(v.paper.licence, figure_policy)}
+        for v in views
+        if v.previously is None
+    ]
+    body = _environment().get_template(f"{layout.post_format}.md.j2").render(
         day=day.isoformat(), papers=papers, L=LABELS[language], language=language,
-        disclaimer=_disclaimer(views, language),
+        disclaimer=_disclaimer(views, language), figure_prefix=figure_prefix,
+        updated=[v for v in views if v.previously is not None],
+        failures=_failures(views, LABELS[language]),
     )  # fmt: skip
-    copied = _copy_figures(papers, figure_dir, asset_dir)
+    text = front_matter(topic_name, day, views, front, layout.post_format) + body
+    copied = _copy_figures(papers, figure_dir, figure_home)
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / f"{name}.md"
     tmp = path.with_suffix(".md.tmp")
@@ -187,7 +161,30 @@ def render_post(
     return Post(path, text, copied)
 
 
-def _copy_figures(papers: list[dict], figure_dir: Path, asset_dir: Path) -> tuple[Path, ...]:
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    env.filters.update(md=inline, attr=attr, url=url)
+    env.tests["waiting"] = is_waiting
+    return env
+
+
+def _failures(views: list[PaperView], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Return every failed or waiting stage of the day, for the collapsed list at the end."""
+    return [
+        {"key": v.paper.key, "url": url(v.paper.abs_url), "title": v.paper.title,
+         "stage": f.stage, "reason": f.reason,
+         "label": labels["waiting"] if is_waiting(f) else labels["failed"]}
+        for v in sorted(views, key=lambda v: v.previously is not None)
+        for f in v.failures
+    ]  # fmt: skip
+
+
+def _copy_figures(papers: list[dict], figure_dir: Path, target_dir: Path) -> tuple[Path, ...]:
     copied = []
     for item in papers:
         extraction = item["v"].extraction
@@ -196,8 +193,8 @@ def _copy_figures(papers: list[dict], figure_dir: Path, asset_dir: Path) -> tupl
         for figure in extraction.figures:
             source = figure_dir / figure.path
             if source.exists():
-                asset_dir.mkdir(parents=True, exist_ok=True)
-                target = asset_dir / Path(figure.path).name
+                target_dir.mkdir(parents=True, exist_ok=True)
+                target = target_dir / Path(figure.path).name
                 shutil.copyfile(source, target)
                 copied.append(target)
     return tuple(copied)

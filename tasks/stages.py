@@ -16,17 +16,18 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 
-from config.settings import get_settings
+from config.settings import Topic, get_settings
 from tasks import calendar, download, fetch, guard, oai, render, rss, select, store, summarize
 from tasks.arxiv_http import PoliteSession
-from tasks.errors import is_transient
+from tasks.errors import ConfigError, is_transient
+from tasks.judge import JUDGE_PROMPT_VERSION, JudgeBatch, make_judge
 from tasks.limiter import get_limiter
 from tasks.store import PaperView
 from tasks.summary import SummaryRecord
 from tasks.types import Extraction, Failure, Paper, Selection
 
 EXTRACTOR_VERSION = "extract-v3"  # bump whenever extraction changes its output
-RETRY_DELAYS = [2, 10, 30]
+RETRY_DELAYS = [2, 10, 30]  # the default of the `retry_delays` setting, which Stages applies
 
 
 def _transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -188,19 +189,40 @@ def summarize_paper(
     return summarizer.summarize(paper, extraction, language)
 
 
-def lock_conflict(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a write while another process (a backfill beside a daily run) holds the file."""
-    return store.is_lock_conflict(state.result(raise_on_failure=False))
+def _judge_key(papers: list[Paper], topic: Topic, model: str) -> str:
+    # Per paper version, topic definition, model and prompt: any change asks the judge again.
+    return _key("judge", [p.key for p in papers], topic.definition(), model, JUDGE_PROMPT_VERSION)
 
 
 @task(
-    name="store",
-    task_run_name="store-{kind}",
-    cache_policy=NO_CACHE,
-    retries=6,
-    retry_delay_seconds=[1, 2, 4, 8, 15, 30],
-    retry_condition_fn=lock_conflict,
+    name="judge",
+    task_run_name="judge-{topic.slug}",
+    retries=3,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=_transient,
+    cache_policy=_keyed(lambda papers, topic, model: _judge_key(papers, topic, model)),
+    persist_result=True,
 )
+def judge_papers(papers: list[Paper], topic: Topic, model: str) -> JudgeBatch:
+    """Judge one batch of a topic's keyword candidates on title and abstract."""
+    found = make_judge(get_settings(), model=model)
+    if found is None:
+        raise ConfigError("the relevance judge needs GEMINI_API_KEY and llm_judge = true")
+    return found.judge(papers, topic)
+
+
+class TaskJudge:
+    """A Judge whose every batch runs as a `judge_papers` task run: retried, cached, in the UI."""
+
+    def __init__(self, judge_task: Any, name: str, model: str):
+        self.task, self.name, self.model = judge_task, name, model
+
+    def judge(self, papers: Any, topic: Topic) -> JudgeBatch:
+        return self.task(list(papers), topic, self.model)
+
+
+# No retries here: store.connect waits for another process's lock itself, with backoff.
+@task(name="store", task_run_name="store-{kind}", cache_policy=NO_CACHE)
 def store_results(db_path: Path, kind: str, items: list[Any], day: date | None = None) -> int:
     """Upsert results into DuckDB; safe to repeat."""
     with store.connect(db_path) as con:
@@ -230,16 +252,22 @@ def render_day(
     output_dir: Path, figure_dir: Path, figure_policy: str,
 ) -> render.Post | None:  # fmt: skip
     """Render the topic's post for `day` from DuckDB alone; None when nothing was kept."""
+    settings = get_settings()
+    layout = render.Layout(
+        settings.post_format, settings.figure_base_url, settings.figure_output_dir
+    )
     with store.connect(db_path) as con:
-        views: list[PaperView] = store.load_day(con, topic, day, language)
+        views: list[PaperView] = store.load_day(con, topic, day, language, settings.updated_papers)
         if not views:
             return None
         post = render.render_post(
-            topic, slug, language, day, views, front, output_dir, figure_dir, figure_policy
-        )
+            topic, slug, language, day, views, front, output_dir, figure_dir, figure_policy,
+            layout,
+        )  # fmt: skip
         failed = sum(1 for v in views if v.failures)
         models = sorted({v.summary.model for v in views if v.summary})
-        store.save_digest(con, topic, day, str(post.path), len(views), failed, models)
+        prompts = sorted({v.summary.prompt_version for v in views if v.summary})
+        store.save_digest(con, topic, day, str(post.path), len(views), failed, models, prompts)
     return post
 
 
@@ -250,15 +278,17 @@ class Stages:
     fresh data directory never meets a stale cache.
     """
 
-    def __init__(self, result_dir: Path):
-        def bind(fn: Any) -> Any:
-            return fn.with_options(result_storage=result_dir)
+    def __init__(self, result_dir: Path, retry_delays: list[float] | None = None):
+        def bind(fn: Any, **options: Any) -> Any:
+            return fn.with_options(result_storage=result_dir, **options)
 
-        self.fetch_papers = bind(fetch_papers)
-        self.fetch_licences = bind(fetch_licences)
+        delays = {"retry_delay_seconds": retry_delays} if retry_delays else {}
+        self.fetch_papers = bind(fetch_papers, **delays)
+        self.fetch_licences = bind(fetch_licences, **delays)
         self.select_papers = bind(select_papers)
-        self.download_pdf = bind(download_pdf)
+        self.download_pdf = bind(download_pdf, **delays)
         self.extract_pdf = bind(extract_pdf)
-        self.summarize_paper = bind(summarize_paper)
+        self.summarize_paper = bind(summarize_paper, **delays)
+        self.judge_papers = bind(judge_papers, **delays)
         self.store_results = store_results
         self.render_day = render_day

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
 import duckdb
 
+from tasks.errors import DigestError
 from tasks.summary import PaperSummary, SummaryRecord
 from tasks.types import Extraction, Failure, Figure, Paper, Selection
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
+# Another process (a backfill beside a daily run) holds the file for one short write at a time;
+# waiting this long means it is stuck, not busy.
+LOCK_TIMEOUT = 300.0
+# The mark of a failure that is no failure of the paper: the LLM quota or budget ran out.
+WAITING = "waits for the next run"
 
 MIGRATIONS: dict[int, str] = {
     1: """
@@ -46,21 +54,83 @@ MIGRATIONS: dict[int, str] = {
         models VARCHAR[], PRIMARY KEY (topic, day));
     """,
     2: "ALTER TABLE summaries ADD COLUMN cost_usd DOUBLE DEFAULT 0;",
+    3: "ALTER TABLE digests ADD COLUMN prompt_versions VARCHAR[] DEFAULT [];",
+    4: """
+    ALTER TABLE selections ADD COLUMN step VARCHAR DEFAULT 'keyword';
+    ALTER TABLE selections ADD COLUMN reason VARCHAR DEFAULT '';
+    ALTER TABLE selections ADD COLUMN confidence DOUBLE;
+    """,
 }
 
 
+class StoreError(DigestError):
+    """The database cannot be used: locked too long by another process, or an older schema."""
+
+
+def is_waiting(failure: Failure) -> bool:
+    """Return True if the paper only waits for LLM quota or budget, rather than failed."""
+    return WAITING in failure.reason
+
+
 @contextmanager
-def connect(db_path: Path | str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the database briefly, migrated to the current schema; commit on success."""
-    if str(db_path) != ":memory:":
+def connect(
+    db_path: Path | str, read_only: bool = False, lock_timeout: float = LOCK_TIMEOUT
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the database briefly, migrated to the current schema; commit on success.
+
+    While another process holds the file, wait with backoff for up to `lock_timeout` seconds.
+    """
+    if str(db_path) != ":memory:" and not read_only:
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(db_path), read_only=read_only)
+    con = _open(db_path, read_only, lock_timeout)
     try:
-        if not read_only:
+        if read_only:
+            _check_schema(con, db_path)
+        else:
             migrate(con)
         yield con
     finally:
         con.close()
+
+
+def _open(db_path: Path | str, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
+    deadline, delay = time.monotonic() + timeout, 0.02
+    while True:
+        try:
+            return duckdb.connect(str(db_path), read_only=read_only)
+        except duckdb.IOException as exc:
+            left = deadline - time.monotonic()
+            if not is_lock_conflict(exc):
+                raise
+            if left <= 0:
+                raise StoreError(
+                    f"{db_path} stayed locked by another process for {timeout:g} s; wait for "
+                    f"it to finish or stop it, then run again ({_holder(exc)})"
+                ) from None
+            # Jitter keeps two waiting processes from retrying in step.
+            time.sleep(min(left, delay * random.uniform(0.5, 1.5)))
+            delay = min(delay * 2, 0.5)
+
+
+def _holder(exc: duckdb.IOException) -> str:
+    """Return the part of DuckDB's lock message that names the process holding the file."""
+    text = str(exc)
+    start = text.find("Conflicting lock")
+    return text[start:].split(". See")[0] if start != -1 else text
+
+
+def _check_schema(con: duckdb.DuckDBPyConnection, db_path: Path | str) -> None:
+    try:
+        row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    except duckdb.CatalogException:
+        row = None
+    version = (row[0] if row else None) or 0
+    if version < SCHEMA_VERSION:
+        raise StoreError(
+            f"{db_path} has schema version {version}, this arxiv-digest reads version "
+            f"{SCHEMA_VERSION}; run any writing command once (arxiv-digest render --date D) "
+            "to migrate it"
+        )
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
@@ -97,7 +167,8 @@ def save_selections(
 ) -> None:
     """Upsert a topic's decisions for `day`."""
     _upsert(con, "selections", [
-        (s.topic, day, s.arxiv_id, s.version, s.kept, s.score, list(s.matched), list(s.excluded))
+        (s.topic, day, s.arxiv_id, s.version, s.kept, s.score, list(s.matched), list(s.excluded),
+         s.step, s.reason, s.confidence)
         for s in selections
     ])  # fmt: skip
 
@@ -144,10 +215,10 @@ def clear_failure(con: duckdb.DuckDBPyConnection, arxiv_id: str, version: int, s
 
 def save_digest(
     con: duckdb.DuckDBPyConnection, topic: str, day: date, path: str, papers: int,
-    failures: int, models: list[str],
+    failures: int, models: list[str], prompt_versions: Iterable[str] = (),
 ) -> None:  # fmt: skip
     """Record the post written for a topic and day."""
-    _upsert(con, "digests", [(topic, day, path, papers, failures, models)])
+    _upsert(con, "digests", [(topic, day, path, papers, failures, models, list(prompt_versions))])
 
 
 def is_lock_conflict(error: BaseException | None) -> bool:
@@ -174,6 +245,14 @@ def day_tokens(con: duckdb.DuckDBPyConnection, topic: str, day: date, language: 
 
 
 @dataclass(frozen=True)
+class Previous:
+    """The earlier version of a paper that the topic already published, and on which day."""
+
+    day: date
+    version: int
+
+
+@dataclass(frozen=True)
 class PaperView:
     """Everything the post shows for one paper, read back from the database."""
 
@@ -182,20 +261,44 @@ class PaperView:
     extraction: Extraction | None
     summary: SummaryRecord | None
     failures: tuple[Failure, ...]
+    previously: Previous | None = None
 
 
 def load_day(
-    con: duckdb.DuckDBPyConnection, topic: str, day: date, language: str
-) -> list[PaperView]:
-    """Return the kept papers of `topic` on `day`, best score first, newest id on ties."""
+    con: duckdb.DuckDBPyConnection, topic: str, day: date, language: str,
+    updated_papers: str = "updated",
+) -> list[PaperView]:  # fmt: skip
+    """Return the kept papers of `topic` on `day`, new announcements first, newest id next.
+
+    A new version of a paper the topic kept on an earlier day carries `previously` when
+    `updated_papers` is "updated", is left out when it is "skip", and counts as new for "new".
+    """
     rows = con.execute(
-        """SELECT p.*, s.score, s.matched, s.excluded FROM selections s
+        """SELECT p.*, s.score, s.matched, s.excluded, s.step, s.reason, s.confidence
+           FROM selections s
            JOIN papers p USING (arxiv_id, version)
            WHERE s.topic = ? AND s.day = ? AND s.kept
            ORDER BY p.announce_type = 'new' DESC, p.arxiv_id DESC""",
         [topic, day],
     ).fetchall()
-    return [_view(con, row, topic, language) for row in rows]
+    views = [_view(con, row, topic, language) for row in rows]
+    if updated_papers == "new":
+        return views
+    views = [replace(v, previously=_previously(con, topic, day, v.paper)) for v in views]
+    return [v for v in views if not (updated_papers == "skip" and v.previously)]
+
+
+def _previously(
+    con: duckdb.DuckDBPyConnection, topic: str, day: date, paper: Paper
+) -> Previous | None:
+    """Return the latest earlier version of `paper` that `topic` kept on an earlier day."""
+    row = con.execute(
+        """SELECT day, version FROM selections
+           WHERE topic = ? AND arxiv_id = ? AND kept AND day < ? AND version < ?
+           ORDER BY day DESC, version DESC LIMIT 1""",
+        [topic, paper.arxiv_id, day, paper.version],
+    ).fetchone()
+    return Previous(row[0], row[1]) if row else None
 
 
 def _view(con: duckdb.DuckDBPyConnection, row: tuple, topic: str, language: str) -> PaperView:
@@ -205,7 +308,7 @@ def _view(con: duckdb.DuckDBPyConnection, row: tuple, topic: str, language: str)
         comment=row[9], licence=row[10], announce_type=row[11],
     )  # fmt: skip
     selection = Selection(paper.arxiv_id, paper.version, topic, True, row[12], tuple(row[13]),
-                          tuple(row[14]))  # fmt: skip
+                          tuple(row[14]), row[15], row[16], row[17])  # fmt: skip
     key = [paper.arxiv_id, paper.version]
     return PaperView(
         paper=paper,

@@ -55,6 +55,10 @@ class Selection:
     score: float
     matched: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
+    # Which step decided ("keyword" or "judge"), why, and how sure the judge was (0..1).
+    step: str = "keyword"
+    reason: str = ""
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)

@@ -23,3 +23,13 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "prefect_server: starts a real `prefect server start`; part of `make test`"
     )
+
+
+# Tables a test module hands over (e.g. tests/test_faults.py); printed after the run's summary.
+TABLES = pytest.StashKey[list[str]]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    for table in config.stash.get(TABLES, []):
+        terminalreporter.write_line("")
+        terminalreporter.write_line(table)

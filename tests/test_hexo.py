@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,8 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SKELETON = ROOT / "tests" / "hexo"
 HEXO = SKELETON / "node_modules" / "hexo" / "bin" / "hexo"
 SAMPLE = ROOT / "config" / "sample" / "2024-10-07.json"
-DAY, HOSTILE_DAY = date(2024, 10, 7), date(2024, 10, 8)
+DAY, HOSTILE_DAY, LATER = date(2024, 10, 7), date(2024, 10, 8), date(2024, 10, 9)
 SAMPLE_POST, HOSTILE_POST = "2024-10-07-diffusion-models", "2024-10-08-hostile"
+# The next days: a new version of a paper each post above showed, beside a new paper.
+LATER_POST, HOSTILE_LATER_POST = "2024-10-09-diffusion-models", "2024-10-09-hostile"
+WAITING = "gemini-2.5-flash's daily quota is used up; the paper waits for the next run"
 HOSTILE = (
     "{{ x }} {% raw %} {# y #} <script>alert(1)</script> </details> [link](http://x) "
     "`code` _u_ *s* [b] ${{\\rm A}}$ ~t~ a|b \\url{https://example.org/a_b~c}. #"
@@ -103,10 +106,16 @@ def _store(con, topic: str, day: date, p: Paper, figure_dir: Path, text: str, ca
         store.save_summary(con, record(p, text))
 
 
-def _fill(db: Path, figure_dir: Path) -> dict[tuple[str, str, date], list[Paper]]:
-    """Store the sample day and a hostile day; return the papers of each (topic, slug, day)."""
+Posts = dict[tuple[str, str, date], tuple[list[Paper], list[Paper]]]
+
+
+def _fill(db: Path, figure_dir: Path) -> Posts:
+    """Store four days; return the new and the updated papers of each (topic, slug, day)."""
     sample, hostile = _sample_papers(), _hostile_paper()
     failed = sample[-1]
+    v2 = replace(sample[0], version=2, announce_type="replace", comment="v2: camera ready")
+    fresh = replace(sample[1], arxiv_id="2410.09999")
+    v3 = replace(hostile, version=3, announce_type="replace")
     with store.connect(db) as con:
         for p in sample:
             _store(con, "Diffusion Models", DAY, p, figure_dir, "内容", f"Figure: {p.title}",
@@ -115,15 +124,24 @@ def _fill(db: Path, figure_dir: Path) -> dict[tuple[str, str, date], list[Paper]
                                         "429 quota exhausted: retry tomorrow"))  # fmt: skip
         _store(con, "Hostile", HOSTILE_DAY, hostile, figure_dir, HOSTILE, HOSTILE)
         store.save_failure(con, Failure(hostile.arxiv_id, hostile.version, "summarize", HOSTILE))
-    return {("Diffusion Models", "diffusion-models", DAY): sample,
-            ("Hostile", "hostile", HOSTILE_DAY): [hostile]}  # fmt: skip
+        for p in (v2, fresh):
+            _store(con, "Diffusion Models", LATER, p, figure_dir, "内容", "Figure",
+                   summarized=p is v2)  # fmt: skip
+        store.save_failure(con, Failure(fresh.arxiv_id, 1, "summarize", WAITING))
+        _store(con, "Hostile", LATER, v3, figure_dir, HOSTILE, HOSTILE)
+        store.save_failure(con, Failure(v3.arxiv_id, 3, "extract", HOSTILE))
+    return {("Diffusion Models", "diffusion-models", DAY): (sample, []),
+            ("Hostile", "hostile", HOSTILE_DAY): ([hostile], []),
+            ("Diffusion Models", "diffusion-models", LATER): ([fresh], [v2]),
+            ("Hostile", "hostile", LATER): ([], [v3])}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Built:
     site: Path
     pages: dict[str, Path]  # post stem -> its generated page
-    papers: dict[str, list[Paper]]  # post stem -> the papers it shows
+    papers: dict[str, list[Paper]]  # post stem -> the new papers it shows
+    updated: dict[str, list[Paper]]  # post stem -> the papers it shows as updated
 
 
 @pytest.fixture(scope="module")
@@ -132,13 +150,13 @@ def built(tmp_path_factory) -> Built:
     tmp = tmp_path_factory.mktemp("hexo")
     site, figure_dir, out, db = _site(tmp), tmp / "figures", tmp / "posts", tmp / "d.duckdb"
     figure_dir.mkdir()
-    papers = {}
-    for (topic, slug, day), expected in _fill(db, figure_dir).items():
+    papers, updated = {}, {}
+    for (topic, slug, day), (new, newer) in _fill(db, figure_dir).items():
         with store.connect(db, read_only=True) as con:
             views = store.load_day(con, topic, day, "zh")
         post = render_post(topic, slug, "zh", day, views, {"author": "Kedreamix"}, out,
                            figure_dir)  # fmt: skip
-        papers[post.path.stem] = expected
+        papers[post.path.stem], updated[post.path.stem] = new, newer
     shutil.copytree(out, site / "source" / "_posts", dirs_exist_ok=True)
     run = subprocess.run(
         ["node", str(site / "node_modules" / "hexo" / "bin" / "hexo"), "generate"],
@@ -149,7 +167,7 @@ def built(tmp_path_factory) -> Built:
     # Hexo skips a post it cannot read and still exits 0: look for each page.
     found = {stem: list((site / "public").glob(f"*/*/*/{stem}/index.html")) for stem in papers}
     assert all(len(hits) == 1 for hits in found.values()), f"pages {found}\n{log}"
-    return Built(site, {stem: hits[0] for stem, hits in found.items()}, papers)
+    return Built(site, {stem: hits[0] for stem, hits in found.items()}, papers, updated)
 
 
 class Page(HTMLParser):
@@ -162,13 +180,17 @@ class Page(HTMLParser):
         self.open: list[str] = []
         self.chunks: list[str] = []
         self.h2: list[str] = []
+        self.h3: list[str] = []
+        self.li: list[str] = []  # list items inside a <details>
         self.feed(path.read_text(encoding="utf-8"))
         self.close()
 
     def handle_starttag(self, tag, attrs):
         self.elements.append((tag, dict(attrs), tuple(self.open)))
-        if tag == "h2":
-            self.h2.append("")
+        if tag in ("h2", "h3"):
+            getattr(self, tag).append("")
+        if tag == "li" and "details" in self.open:
+            self.li.append("")
         if tag not in VOID:
             self.open.append(tag)
 
@@ -179,8 +201,11 @@ class Page(HTMLParser):
 
     def handle_data(self, data):
         self.chunks.append(data)
-        if "h2" in self.open:
-            self.h2[-1] += data
+        for tag in ("h2", "h3"):
+            if tag in self.open:
+                getattr(self, tag)[-1] += data
+        if "li" in self.open and "details" in self.open:
+            self.li[-1] += data
 
     @property
     def text(self) -> str:
@@ -197,11 +222,50 @@ def _squash(text: str) -> str:
 def test_every_post_page_shows_every_paper_title(built):
     for stem, papers in built.papers.items():
         page = Page(built.pages[stem])
-        assert [_squash(h) for h in page.h2] == [_squash(p.title) for p in papers]
+        updated = built.updated[stem]
+        assert [_squash(h) for h in page.h2] == [_squash(p.title) for p in papers] + (
+            ["更新的论文"] if updated else []
+        )
+        assert [_squash(h) for h in page.h3] == [_squash(p.title) for p in updated]
         for p in papers:
             assert _squash(p.title) in page.text
             assert _squash(p.abstract) in page.text.translate(STRAIGHT), p.arxiv_id
     assert "未能完成（summarize）：429 quota exhausted" in Page(built.pages[SAMPLE_POST]).text
+
+
+def test_an_updated_paper_shows_once_with_its_new_version(built):
+    page = Page(built.pages[LATER_POST])
+    [v2] = built.updated[LATER_POST]
+    assert page.text.count(_squash(v2.title)) == 1
+    assert f"v2 · arXiv v2 · v1 已于 {DAY} 发布 · v2: camera ready" in page.text
+    assert f"https://arxiv.org/abs/{v2.arxiv_id}v2" in {a["href"] for a, _ in page.all("a")}
+    hostile = Page(built.pages[HOSTILE_LATER_POST])
+    assert [_squash(h) for h in hostile.h3] == [_squash(HOSTILE)]
+    assert f"v3 · arXiv v3 · v1 已于 {HOSTILE_DAY} 发布" not in hostile.text  # v2 was published
+    assert f"v3 · arXiv v3 · v2 已于 {HOSTILE_DAY} 发布 · {_squash(HOSTILE)}" in hostile.text
+
+
+def test_every_failure_is_listed_collapsed_at_the_end(built):
+    def listed(stem):
+        page = Page(built.pages[stem])
+        return [_squash(li) for li in page.li]
+
+    failed = built.papers[SAMPLE_POST][-1]
+    assert listed(SAMPLE_POST) == [
+        f"{failed.key} {_squash(failed.title)} · summarize · 未能完成：429 quota exhausted: "
+        "retry tomorrow"
+    ]
+    [fresh] = built.papers[LATER_POST]
+    assert listed(LATER_POST) == [
+        f"{fresh.key} {_squash(fresh.title)} · summarize · 等待下次运行：{WAITING}"
+    ]
+    assert f"等待下次运行（summarize）：{WAITING}" in Page(built.pages[LATER_POST]).text.translate(
+        STRAIGHT
+    )
+    hostile = _squash(HOSTILE)
+    assert listed(HOSTILE_LATER_POST) == [
+        f"hep-th/9901001v3 {hostile} · extract · 未能完成：{hostile}"
+    ]
 
 
 def test_addresses_in_text_link_to_themselves(built):
@@ -217,7 +281,8 @@ def test_every_image_resolves_to_a_generated_file(built):
         page_url = "/" + path.parent.relative_to(public).as_posix() + "/"
         images = Page(path).all("img")
         shown = [p for p in built.papers[stem] if "creativecommons" in p.licence]
-        assert len(images) == 2 * len(shown) > 0, stem
+        assert len(images) == 2 * len(shown), stem
+        assert images or stem not in (SAMPLE_POST, HOSTILE_POST)
         for attrs, parents in images:
             src = urlsplit(urljoin(page_url, attrs["src"] or ""))
             assert src.netloc == "" and "details" in parents, attrs
@@ -243,16 +308,20 @@ def test_hostile_text_builds_and_shows_literally(built):
     assert page.h2 and _squash(page.h2[0]) == hostile
 
 
-def test_hostile_text_adds_no_markup(built):
-    page = Page(built.pages[HOSTILE_POST])
+@pytest.mark.parametrize("stem", [HOSTILE_POST, HOSTILE_LATER_POST])
+def test_hostile_text_adds_no_markup(built, stem):
+    page = Page(built.pages[stem])
+    later = stem == HOSTILE_LATER_POST
     assert not page.all("script")
     assert not [a for _, a, _ in page.elements if any(k.startswith("on") for k in a)]
-    for tag in ("code", "em", "del", "hr", "h3", "table", "dl"):
+    for tag in ("code", "em", "del", "hr", "table", "dl"):
         assert not page.all(tag), tag
-    assert len(page.all("h2")) == 1
-    assert len(page.all("details")) == page.closed.count("details") == 1
+    assert len(page.all("h2")) == 1 and len(page.all("h3")) == int(later)
+    # The figures (not shown for an updated paper), then the list of failures.
+    assert len(page.all("details")) == page.closed.count("details") == 2 - later
     inside = [parents for tag, _, parents in page.elements if tag in ("summary", "img")]
-    assert len(inside) == 3 and all(parents[-1] == "details" for parents in inside)
+    assert len(inside) == (1 if later else 4) and all("details" in p for p in inside)
+    assert len(page.li) == 1
     hrefs = {a["href"] for a, _ in page.all("a")}
     assert not [h for h in hrefs if not h.startswith(("#", "https://", "http://x"))], hrefs
-    assert "https://github.com/a_b/c~d" in hrefs
+    assert ("https://github.com/a_b/c~d" in hrefs) is not later

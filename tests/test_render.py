@@ -1,33 +1,35 @@
 import re
 from datetime import date
 
+import pytest
 import yaml
 
-from tasks.render import attr, figures_allowed, inline, render_post, url
-from tasks.store import PaperView
+from tasks.render import Layout, attr, figures_allowed, inline, render_post, url
+from tasks.store import PaperView, Previous
 from tasks.types import Extraction, Failure, Figure, Selection
 from tests.factories import paper, record
 
-DAY = date(2024, 10, 7)
+DAY, NEXT = date(2024, 10, 7), date(2024, 10, 8)
+HEXO = Layout()
 HOSTILE = "{{ x }} {% raw %} {# gone #} <script>alert(1)</script> </details> [a](b) *x* _y_ `z`"
 
 
-def _view(p, fig_path="2410.03665v1-fig1.png", failures=(), summary=True):
+def _view(p, fig_path="2410.03665v1-fig1.png", failures=(), summary=True, previously=None):
     figure = Figure(1, 1, (0, 0, 1, 1), "Figure 1: A <b>real</b> {{figure}}", 300, 200, "h",
                     fig_path)  # fmt: skip
     ex = Extraction(p.arxiv_id, p.version, 4, {}, "UC Berkeley", ("https://github.com/a/b",),
                     (figure,))  # fmt: skip
     return PaperView(p, Selection(p.arxiv_id, p.version, "Diffusion Models", True, 3.0), ex,
-                     record(p) if summary else None, tuple(failures))  # fmt: skip
+                     record(p) if summary else None, tuple(failures), previously)  # fmt: skip
 
 
-def _render(tmp_path, views, policy="licensed"):
+def _render(tmp_path, views, policy="licensed", layout=HEXO, language="zh"):
     figs = tmp_path / "figs"
     figs.mkdir(exist_ok=True)
     (figs / "2410.03665v1-fig1.png").write_bytes(b"\x89PNG fake")
-    return render_post("Diffusion Models", "diffusion-models", "zh", DAY, views,
+    return render_post("Diffusion Models", "diffusion-models", language, DAY, views,
                        {"author": "Kedreamix", "tags": ["Diffusion Models"], "toc": ""},
-                       tmp_path / "out", figs, policy)  # fmt: skip
+                       tmp_path / "out", figs, policy, layout)  # fmt: skip
 
 
 def test_inline_makes_hostile_text_inert():
@@ -61,6 +63,7 @@ def test_post_has_the_reference_structure(tmp_path):
     assert meta["title"] == "Diffusion Models" and meta["author"] == "Kedreamix"
     assert meta["tags"] == ["Diffusion Models"] and meta["toc"] is None
     assert meta["llm_models"] == ["gemini-2.5-flash"]
+    assert meta["prompt_versions"] == ["summary-v1"]
     assert "gemini-2.5-flash" in body and "# 2024-10-07 更新" in body
     for part in ("## A Diffusion Model for Things", "**Authors:Ada Lovelace, Alan Turing**",
                  "[PDF](https://arxiv.org/abs/2410.03665v1) NeurIPS 2024", "**Summary**",
@@ -81,7 +84,8 @@ def test_hostile_metadata_cannot_escape(tmp_path):
     ).text
     body = text.split("---\n", 2)[2]
     assert "<script" not in text and "{{" not in body and "{%" not in body and "{#" not in body
-    assert body.count("<details>") == body.count("</details>") == 1
+    # The figures and the list of failures at the end: no more, whatever the text says.
+    assert body.count("<details>") == body.count("</details>") == 2
     assert "alert(1)" in yaml.safe_load(text.split("---\n")[1])["description"]
     assert not re.search(r"^---$", body, re.M)
 
@@ -101,3 +105,101 @@ def test_failed_paper_still_appears_with_its_reason(tmp_path):
                                     summary=False)]).text  # fmt: skip
     assert "## A Diffusion Model for Things" in text and "quota" in text
     assert "**Summary**" not in text
+
+
+def test_failures_are_listed_again_at_the_end_and_waiting_is_not_failing(tmp_path):
+    failed, waiting = paper("2410.00001"), paper("2410.00002")
+    text = _render(tmp_path, [
+        _view(failed, failures=[Failure(failed.arxiv_id, 1, "extract", "bad <xref> {{x}}")]),
+        _view(waiting, summary=False, failures=[
+            Failure(waiting.arxiv_id, 1, "summarize", "429; the paper waits for the next run")]),
+    ]).text  # fmt: skip
+    assert "> ⚠️ 未能完成（extract）：bad &lt;xref&gt; &#123;&#123;x&#125;&#125;" in text
+    assert "> ⏳ 等待下次运行（summarize）：429" in text and "未能完成（summarize）" not in text
+    end = text[text.rindex("<details>") :]
+    assert end.startswith("<details>\n  <summary>未完成的论文（2）</summary>")
+    assert end.endswith("</ul>\n</details>\n")
+    assert (
+        '<li><a href="https://arxiv.org/abs/2410.00001v1">2410.00001v1</a> A Diffusion Model for '
+        "Things · extract · 未能完成：bad &lt;xref&gt; &#123;&#123;x&#125;&#125;</li>"
+    ) in end
+    assert "· summarize · 等待下次运行：429; the paper waits for the next run</li>" in end
+
+
+def test_a_day_without_failures_has_no_failure_list(tmp_path):
+    assert "未完成的论文" not in _render(tmp_path, [_view(paper())]).text
+
+
+def test_an_updated_paper_is_listed_once_under_updated(tmp_path):
+    new = paper("2410.09999", title="A Brand New Paper")
+    v2 = paper(version=2, announce_type="replace", comment="v2: camera ready")
+    post = _render(tmp_path, [_view(new), _view(v2, previously=Previous(date(2024, 10, 4), 1))])
+    body = post.text.split("---\n", 2)[2]
+    new_part, updated_part = body.split("\n## 更新的论文\n")
+    assert "## A Brand New Paper" in new_part and "A Diffusion Model for Things" not in new_part
+    assert updated_part.count("A Diffusion Model for Things") == 1
+    assert "### A Diffusion Model for Things" in updated_part
+    assert (
+        "**v2** · [arXiv v2](https://arxiv.org/abs/2410.03665v2) · v1 已于 2024-10-04 发布"
+        " · v2: camera ready"
+    ) in updated_part
+    assert "一句话：内容" in updated_part and "<img" not in updated_part
+    assert [p.name for p in post.figures] == ["2410.03665v1-fig1.png"]  # the new paper's only
+
+
+def test_the_updated_part_in_english(tmp_path):
+    v2 = paper(version=2)
+    text = _render(tmp_path, [_view(v2, previously=Previous(date(2024, 10, 4), 1))],
+                   language="en").text  # fmt: skip
+    assert "\n## Updated papers\n" in text and "v1 published 2024-10-04" in text
+
+
+def test_markdown_format_has_plain_front_matter_and_figures_under_the_base_url(tmp_path):
+    layout = Layout("markdown", "https://cdn.example.org/img/", tmp_path / "static" / "img")
+    post = _render(tmp_path, [_view(paper())], policy="always", layout=layout)
+    meta = yaml.safe_load(post.text.split("---\n")[1])
+    assert set(meta) == {"title", "date", "tags", "description", "llm_models", "prompt_versions"}
+    assert meta["date"] == DAY and meta["tags"] == ["Diffusion Models"]
+    src = "https://cdn.example.org/img/2024-10-07-diffusion-models/2410.03665v1-fig1.png"
+    assert f'<img src="{src}"' in post.text
+    copied = tmp_path / "static" / "img" / "2024-10-07-diffusion-models" / "2410.03665v1-fig1.png"
+    assert post.figures == (copied,) and copied.read_bytes() == b"\x89PNG fake"
+    assert post.path == tmp_path / "out" / "2024-10-07-diffusion-models.md"
+    assert not (tmp_path / "out" / "2024-10-07-diffusion-models").exists()
+    hexo = _render(tmp_path, [_view(paper())], policy="always").text
+    assert post.text.split("---\n", 2)[2] == hexo.split("---\n", 2)[2].replace(
+        '<img src="', '<img src="https://cdn.example.org/img/2024-10-07-diffusion-models/'
+    )
+
+
+@pytest.mark.parametrize("setting", ["updated", "new", "skip"])
+def test_two_days_from_the_database_show_a_new_version_once(tmp_path, monkeypatch, setting):
+    from config.settings import get_settings
+    from tasks import store
+    from tasks.stages import render_day
+
+    db, out = tmp_path / "d.duckdb", tmp_path / "out"
+    v1, v2 = paper(), paper(version=2, announce_type="replace")
+    other = paper("2410.09999", title="Another Paper")
+    with store.connect(db) as con:
+        for day, p in ((DAY, v1), (NEXT, v2), (NEXT, other)):
+            store.save_papers(con, [p])
+            store.save_selections(con, day, [Selection(p.arxiv_id, p.version, "DM", True, 1.0)])
+            store.save_summary(con, record(p))
+    monkeypatch.setenv("DIGEST_UPDATED_PAPERS", setting)
+    get_settings.cache_clear()
+    try:
+        posts = [render_day.fn(db, "DM", "dm", "zh", day, {}, out, tmp_path, "licensed")
+                 for day in (DAY, NEXT)]  # fmt: skip
+    finally:
+        get_settings.cache_clear()
+    first, second = (p.text.split("---\n", 2)[2] for p in posts)
+    assert "## A Diffusion Model for Things" in first and "更新的论文" not in first
+    title = "A Diffusion Model for Things"
+    assert second.count(f"## {title}") == (setting != "skip")
+    assert ("\n## 更新的论文\n" in second) is (setting == "updated")
+    assert (f"### {title}" in second) is (setting == "updated")
+    assert ("https://arxiv.org/abs/2410.03665v2" in second) is (setting != "skip")
+    with store.connect(db, read_only=True) as con:
+        row = con.execute("SELECT papers, prompt_versions FROM digests WHERE day = ?", [NEXT])
+        assert row.fetchone() == (1 + (setting != "skip"), ["summary-v1"])

@@ -21,6 +21,7 @@ import pytest
 
 from flows.demo import SAMPLE, pdf_factory
 from flows.serve import ROOT
+from flows.ui_check import find_chromium
 from tests.fakes.arxiv_server import ArxivServer
 
 pytestmark = pytest.mark.prefect_server
@@ -88,7 +89,8 @@ def served(tmp_path_factory) -> Iterator[dict]:
     api = f"http://127.0.0.1:{free_port()}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DIGEST_"))}
     env.update(PREFECT_HOME=str(tmp / "prefect"), PREFECT_API_URL=api, DO_NOT_TRACK="1",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false",
+               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="true",
+               PREFECT_UI_API_URL=api,  # as `make ui` sets it; the UI test opens the run's page
                PREFECT_RUNNER_POLL_FREQUENCY="1")  # fmt: skip
     port = api.rsplit(":", 1)[1].removesuffix("/api")
     prefect = str(Path(sys.executable).with_name("prefect"))
@@ -177,3 +179,20 @@ def test_the_four_artifacts_exist(finished, served):
     post = served["data"] / "posts" / "2024-10-07-diffusion-models.md"
     assert post.as_uri() in artifacts["post-file-diffusion-models"].data
     assert "# Diffusion Models, 2024-10-07" in artifacts["post-diffusion-models"].data
+
+
+def test_the_ui_renders_the_finished_run(finished, served):
+    """`make ui-check` against the run: headless Chromium shows its name, state and tasks."""
+    if find_chromium() is None:
+        message = "install Debian's chromium: apt-get install -y chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    shot = served["logs"] / "ui-check.png"
+    args = [sys.executable, "-m", "flows.ui_check", "--api", served["api"],
+            "--flow-run-id", str(finished["run"].id), "--out", str(shot)]  # fmt: skip
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    print(done.stdout + done.stderr, end="")  # the check's summary and the screenshot's path
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Diffusion Models-2024-10-07" in done.stdout
+    assert shot.stat().st_size > 10_000

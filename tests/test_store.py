@@ -1,13 +1,17 @@
+import multiprocessing
+import time
 from datetime import date
 
 import duckdb
+import pytest
 
 from tasks import store
 from tasks.select import select_papers
-from tasks.types import Extraction, Failure, Figure
+from tasks.types import Extraction, Failure, Figure, Selection
 from tests.factories import paper, record
 
-DAY = date(2024, 10, 7)
+DAY, NEXT = date(2024, 10, 7), date(2024, 10, 8)
+TOPIC = "Diffusion Models"
 
 
 def _fill(con, p):
@@ -69,13 +73,28 @@ def test_migrations_apply_once(tmp_path):
     assert applied == len(store.MIGRATIONS)
 
 
+def _database_at(db, version: int) -> duckdb.DuckDBPyConnection:
+    """Return a connection to a new database built by the migrations up to `version`."""
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE schema_version (version INTEGER)")
+    for v in range(1, version + 1):
+        con.execute(store.MIGRATIONS[v])
+        con.execute("INSERT INTO schema_version VALUES (?)", [v])
+    return con
+
+
+def test_an_empty_database_gets_the_current_schema(tmp_path):
+    with store.connect(tmp_path / "d.duckdb") as con:
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 3
+        _fill(con, paper())
+        store.save_digest(con, TOPIC, DAY, "p.md", 1, 0, ["m"], ["summary-v1"])
+        assert con.execute("SELECT prompt_versions FROM digests").fetchone()[0] == ["summary-v1"]
+
+
 def test_a_version_1_database_is_migrated_forward(tmp_path):
     db = tmp_path / "d.duckdb"
     p = paper()
-    con = duckdb.connect(str(db))
-    con.execute("CREATE TABLE schema_version (version INTEGER)")
-    con.execute(store.MIGRATIONS[1])
-    con.execute("INSERT INTO schema_version VALUES (1)")
+    con = _database_at(db, 1)
     rec = record(p)
     con.execute(
         "INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -85,4 +104,136 @@ def test_a_version_1_database_is_migrated_forward(tmp_path):
     con.close()
     with store.connect(db) as con:
         assert store._summary(con, [p.arxiv_id, 1], "zh").cost_usd == 0
-        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 2
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 3
+
+
+def test_a_version_2_database_keeps_its_digests(tmp_path):
+    db = tmp_path / "d.duckdb"
+    con = _database_at(db, 2)
+    con.execute(
+        "INSERT INTO digests VALUES (?, ?, 'p.md', 3, 1, ['gemini-2.5-flash'])", [TOPIC, DAY]
+    )
+    con.close()
+    with store.connect(db) as con:
+        assert store.load_digest(con, TOPIC, DAY) == ("p.md", 3, 1)
+        assert con.execute("SELECT prompt_versions FROM digests").fetchone()[0] == []
+
+
+def test_reading_an_older_database_says_how_to_migrate_it(tmp_path):
+    db = tmp_path / "d.duckdb"
+    _database_at(db, 2).close()
+    with pytest.raises(store.StoreError, match="schema version 2.*migrate"):
+        with store.connect(db, read_only=True):
+            pass
+
+
+def _publish(con, day, p, kept=True):
+    store.save_papers(con, [p])
+    store.save_selections(con, day, [Selection(p.arxiv_id, p.version, TOPIC, kept, 2.0)])
+
+
+def _two_days(tmp_path, kept_on_day_1=True):
+    """Store v1 of a paper on DAY and its v2 beside another new paper on NEXT."""
+    db = tmp_path / "d.duckdb"
+    with store.connect(db) as con:
+        _publish(con, DAY, paper(), kept_on_day_1)
+        _publish(con, NEXT, paper(version=2, announce_type="replace"))
+        _publish(con, NEXT, paper("2410.09999"))
+    return db
+
+
+def _day(db, day, updated_papers="updated"):
+    with store.connect(db, read_only=True) as con:
+        views = store.load_day(con, TOPIC, day, "zh", updated_papers)
+    return {(v.paper.arxiv_id, v.paper.version): v.previously for v in views}
+
+
+def test_a_new_version_of_a_published_paper_is_marked_updated(tmp_path):
+    db = _two_days(tmp_path)
+    assert _day(db, NEXT) == {
+        ("2410.09999", 1): None,
+        ("2410.03665", 2): store.Previous(DAY, 1),
+    }
+    assert _day(db, DAY) == {("2410.03665", 1): None}  # re-rendering day 1 is unchanged
+
+
+def test_the_setting_skips_updated_papers_or_treats_them_as_new(tmp_path):
+    db = _two_days(tmp_path)
+    assert _day(db, NEXT, "skip") == {("2410.09999", 1): None}
+    assert _day(db, NEXT, "new") == {("2410.09999", 1): None, ("2410.03665", 2): None}
+
+
+def test_a_version_never_published_for_the_topic_is_new(tmp_path):
+    db = _two_days(tmp_path, kept_on_day_1=False)
+    assert _day(db, NEXT)[("2410.03665", 2)] is None
+
+
+def test_waiting_is_told_apart_from_failing():
+    assert store.is_waiting(
+        Failure("x", 1, "summarize", "429 quota; the paper waits for the next run")
+    )
+    assert not store.is_waiting(Failure("x", 1, "summarize", "placeholder text"))
+
+
+def _hold(db, ready, seconds):
+    with store.connect(db) as con:
+        con.execute("SELECT 1")
+        ready.set()
+        time.sleep(seconds)
+
+
+def test_a_locked_database_is_waited_for_then_named_in_a_clear_error(tmp_path):
+    db = tmp_path / "d.duckdb"
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Event()
+    holder = ctx.Process(target=_hold, args=(db, ready, 3.0))
+    holder.start()
+    try:
+        assert ready.wait(60)
+        with pytest.raises(store.StoreError, match=r"d\.duckdb stayed locked .*PID"):
+            with store.connect(db, lock_timeout=0.3):
+                pass
+        with store.connect(db, lock_timeout=60) as con:  # waits for the holder to finish
+            assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 3
+    finally:
+        holder.join(60)
+    assert holder.exitcode == 0
+
+
+def _write(db, prefix, rounds, via_stage):
+    from tasks.stages import store_results
+
+    for i in range(rounds):
+        ours = paper(f"{prefix}.{i:05d}", comment=prefix)
+        shared = paper("2410.00000", comment=f"{prefix} {i}")
+        picks = [Selection(p.arxiv_id, 1, TOPIC, True, 1.0) for p in (ours, shared)]
+        if via_stage:
+            store_results.fn(db, "metadata", [ours, shared, *picks], DAY)
+        else:
+            with store.connect(db) as con:
+                store.save_papers(con, [ours, shared])
+                store.save_selections(con, DAY, picks)
+
+
+def test_two_processes_write_the_same_database_at_once(tmp_path):
+    db = tmp_path / "d.duckdb"
+    ctx = multiprocessing.get_context("spawn")
+    rounds = 8
+    writers = [
+        ctx.Process(target=_write, args=(db, prefix, rounds, via_stage))
+        for prefix, via_stage in (("1111", False), ("2222", True))
+    ]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join(300)
+    assert [w.exitcode for w in writers] == [0, 0]
+    with store.connect(db, read_only=True) as con:
+        counts = dict(con.execute(
+            "SELECT comment, count(*) FROM papers WHERE arxiv_id != '2410.00000' GROUP BY 1"
+        ).fetchall())  # fmt: skip
+        shared = con.execute("SELECT count(*) FROM papers WHERE arxiv_id = '2410.00000'")
+        assert shared.fetchone()[0] == 1
+        assert counts == {"1111": rounds, "2222": rounds}
+        picked = con.execute("SELECT count(*), count(DISTINCT arxiv_id) FROM selections")
+        assert picked.fetchone() == (2 * rounds + 1, 2 * rounds + 1)

@@ -114,9 +114,16 @@ def default_summary(request_json: dict[str, Any]) -> str:
 class FakeGemini:
     """Run the fake on 127.0.0.1 on a free port; use as a context manager, read `.url`."""
 
-    def __init__(self, responder: Responder = default_summary, model_version: str = "fake-model"):
+    def __init__(
+        self,
+        responder: Responder = default_summary,
+        model_version: str = "fake-model",
+        latency: float = 0.0,
+    ):
         self.responder = responder
         self.model_version = model_version
+        # Seconds every answer takes, as a real model's generation does (bench/day.py).
+        self.latency = latency
         self.requests: list[Request] = []
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
@@ -166,9 +173,9 @@ class FakeGemini:
 
     def _respond(self, request: Request) -> tuple[int, dict[str, Any]]:
         fault = self._record(request) or Fault()
-        if fault.delay:
+        if fault.delay or self.latency:
             # An Event, not time.sleep, so closing the server cuts the wait short.
-            self._closing.wait(fault.delay)
+            self._closing.wait(fault.delay + self.latency)
         if fault.status != 200:
             return fault.status, fault.body or {}
         text = fault.text if fault.text is not None else self.responder(request.body)

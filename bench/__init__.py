@@ -1,0 +1,1 @@
+"""Benchmarks: they measure and report, never assert timings."""

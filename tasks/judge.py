@@ -1,0 +1,328 @@
+"""Relevance beyond keywords: an LLM judges the keyword net's candidates on title and abstract.
+
+Selection has two steps. A wide keyword net (the topic's include phrases plus its broader
+`candidates` phrases) nominates papers cheaply; the judge then reads each candidate's title and
+abstract in batches and answers yes or no with a reason and a confidence. Without a judge, or
+for a batch the judge could not answer, the keyword step's own decision stands and says so.
+
+Plain Python; the flow runs each batch as the `judge_papers` task, which owns retries, so
+nothing here retries a transient failure.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Protocol
+
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+from pydantic import BaseModel, Field, ValidationError
+
+from config.settings import DEFAULT_CONFIG, Settings, Topic
+from tasks import select
+from tasks.errors import ConfigError, JudgeError, QuotaExhausted, TransientError
+from tasks.quota import Quota, cost_usd, get_quota
+from tasks.summarize import (
+    _NETWORK_ERRORS,
+    GEMINI_API_VERSION,
+    QuotaSettings,
+    _repair_turns,
+    _tokens,
+    _turn,
+    is_daily_quota,
+    retry_delay,
+)
+from tasks.types import Paper, Selection
+
+log = logging.getLogger(__name__)
+
+JUDGE_PROMPT_PATH = DEFAULT_CONFIG.parent / "prompts" / "judge.md"
+ABSTRACT_CHARS = 3000  # arXiv caps abstracts at 1920 characters; this only stops abuse
+
+
+class Verdict(BaseModel):
+    """The judge's answer for one paper."""
+
+    id: str
+    relevant: bool
+    confidence: float = Field(ge=0.0, le=1.0)
+    reason: str = Field(max_length=300)
+
+
+class Verdicts(BaseModel):
+    """The judge's whole answer: one verdict per paper of the batch."""
+
+    verdicts: list[Verdict]
+
+
+@dataclass(frozen=True)
+class JudgeBatch:
+    """A judge's verdicts on one batch, with the tokens and cost of getting them."""
+
+    verdicts: tuple[Verdict, ...]
+    model: str
+    prompt_version: str
+    prompt_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass(frozen=True)
+class JudgedDay:
+    """A topic's decisions on a day's papers and the judge calls that made them."""
+
+    selections: list[Selection]
+    batches: list[JudgeBatch] = field(default_factory=list)
+    failed_batches: int = 0
+
+
+class Judge(Protocol):
+    """A backend that judges a batch of papers for a topic."""
+
+    name: str
+    model: str
+
+    def judge(self, papers: Sequence[Paper], topic: Topic) -> JudgeBatch: ...
+
+
+@lru_cache
+def _template() -> tuple[str, str, str]:
+    """Return (version, system, user) from config/prompts/judge.md."""
+    text = JUDGE_PROMPT_PATH.read_text(encoding="utf-8")
+    match = re.match(r"version:\s*(\S+)\s*\n", text)
+    parts = re.split(r"^## (system|user)\s*$", re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL),
+                     flags=re.MULTILINE)  # fmt: skip
+    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
+    if not match or set(sections) != {"system", "user"}:
+        raise ConfigError(f"{JUDGE_PROMPT_PATH} needs a 'version:' line and '## system', '## user'")
+    return match[1], sections["system"].strip(), sections["user"].strip()
+
+
+JUDGE_PROMPT_VERSION = _template()[0]
+
+
+def build_prompt(papers: Sequence[Paper], topic: Topic) -> tuple[str, str]:
+    """Return the (system, user) prompt asking for a verdict on each of `papers`."""
+    _, system, user = _template()
+    blocks = "\n\n".join(
+        f'<paper id="{p.key}">\nTitle: {_data(p.title)}\nAbstract: '
+        f"{_data(p.abstract)[:ABSTRACT_CHARS]}\n</paper>"
+        for p in papers
+    )
+    values = {
+        "topic_name": topic.name,
+        "description": topic.description.strip() or f"Papers about {topic.name}.",
+        "count": str(len(papers)),
+        "papers": blocks,
+    }
+    for key, value in values.items():  # str.replace: paper text may hold braces
+        system, user = system.replace("{" + key + "}", value), user.replace("{" + key + "}", value)
+    return system, user
+
+
+def _data(text: str) -> str:
+    """Return `text` on one line, with anything that could open or close a paper tag defused."""
+    return re.sub(r"<\s*/?\s*paper\b[^>]*>", "[paper]", " ".join(text.split()), flags=re.I)
+
+
+def parse_verdicts(text: str | None, keys: Sequence[str]) -> tuple[list[Verdict], list[str]]:
+    """Return the verdicts in `text` and its problems: invalid JSON, missing or extra ids."""
+    if not text or not text.strip():
+        return [], ["the answer was empty"]
+    raw = re.sub(r"^\s*```(?:json)?\s*|\s*```\s*$", "", text)
+    try:
+        verdicts = Verdicts.model_validate_json(raw).verdicts
+    except ValidationError as exc:
+        return [], [
+            f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in exc.errors()[:10]
+        ]
+    ids = [v.id for v in verdicts]
+    problems = [f"missing id {k}" for k in keys if k not in ids]
+    problems += [f"unknown id {i}" for i in dict.fromkeys(ids) if i not in keys]
+    problems += [
+        f"id {i} answered {ids.count(i)} times" for i in dict.fromkeys(ids) if ids.count(i) > 1
+    ]
+    return verdicts, problems
+
+
+class GeminiJudge:
+    """Judge with Gemini through google-genai: one call per batch, one retry at most."""
+
+    name = "gemini"
+
+    def __init__(
+        self, api_key: str, model: str, base_url: str = "", timeout: float = 120.0,
+        quota: QuotaSettings | None = None,
+    ):  # fmt: skip
+        if not api_key:
+            raise ConfigError("GEMINI_API_KEY is not set; set it or set llm_judge = false")
+        self.model = model
+        self._key = api_key
+        self._limits = quota or QuotaSettings()
+        options = types.HttpOptions(
+            base_url=base_url or None, api_version=GEMINI_API_VERSION,
+            timeout=int(timeout * 1000), retry_options=None,
+        )  # fmt: skip
+        self._client = genai.Client(api_key=api_key, vertexai=False, http_options=options)
+
+    def __repr__(self) -> str:
+        return f"GeminiJudge(model={self.model!r})"
+
+    @property
+    def _quota(self) -> Quota:
+        limits = self._limits
+        return get_quota(self.model, limits.rpm, limits.concurrency, limits.budget_usd)
+
+    def judge(self, papers: Sequence[Paper], topic: Topic) -> JudgeBatch:
+        """Return one verdict per paper; raise JudgeError if a retry does not fix the answer."""
+        keys = [p.key for p in papers]
+        label = f"{keys[0]}..{keys[-1]}" if len(keys) > 1 else keys[0]
+        system, user = build_prompt(papers, topic)
+        turns = [_turn("user", user)]
+        calls = [self._generate(label, system, turns)]
+        verdicts, problems = parse_verdicts(calls[0].text, keys)
+        if problems:
+            log.warning(
+                "judge batch %s rejected (%s); asking once more", label, "; ".join(problems)
+            )
+            turns += _repair_turns(calls[0].text, problems)
+            calls.append(self._generate(label, system, turns))
+            verdicts, problems = parse_verdicts(calls[1].text, keys)
+        if problems:
+            raise JudgeError(f"no valid verdicts after one retry: {'; '.join(problems)}", label)
+        prompt, output = _tokens(calls)
+        cost = cost_usd(self._limits.prices, self.model, prompt, output)
+        return JudgeBatch(tuple(verdicts), self.model, JUDGE_PROMPT_VERSION, prompt, output, cost)
+
+    def _generate(
+        self, label: str, system: str, turns: list[types.Content]
+    ) -> types.GenerateContentResponse:
+        """Make one generateContent call, mapping failures to our error types."""
+        config = types.GenerateContentConfig(
+            system_instruction=system, response_mime_type="application/json",
+            response_schema=Verdicts, temperature=0.0,
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        )  # fmt: skip
+        try:
+            with self._quota.call(label):
+                response = self._client.models.generate_content(
+                    model=self.model, contents=turns, config=config
+                )
+        # `from None`: the SDK error holds the HTTP request, whose headers carry the API key.
+        except genai_errors.APIError as exc:
+            raise self._api_error(exc, label) from None
+        except genai_errors.UnknownApiResponseError:
+            raise TransientError("Gemini answered with a non-JSON body", label) from None
+        except _NETWORK_ERRORS as exc:
+            message = f"Gemini request failed: {type(exc).__name__} {exc}".replace(self._key, "***")
+            raise TransientError(message.strip(), label) from None
+        self._quota.charge(cost_usd(self._limits.prices, self.model, *_tokens([response])))
+        return response
+
+    def _api_error(self, exc: genai_errors.APIError, label: str) -> Exception:
+        status = f"{exc.code} {exc.status or ''}".strip()
+        message = f"Gemini returned {status}: {exc.message or exc.details}".replace(
+            self._key, "***"
+        )
+        if exc.code == 429 and is_daily_quota(exc):
+            self._quota.exhaust(f"{self.model}'s daily quota is used up")
+            return QuotaExhausted(f"{message}; the keyword step decides", label)
+        if exc.code == 429:
+            delay = retry_delay(exc)
+            self._quota.back_off(delay)
+            return TransientError(message, label, retry_after=delay)
+        if exc.code == 408 or exc.code >= 500:
+            return TransientError(message, label)
+        return JudgeError(message, label)
+
+
+def make_judge(settings: Settings, backend: str | None = None, model: str = "") -> Judge | None:
+    """Return the judge the settings ask for, or None: no key, extractive, or switched off."""
+    key = settings.gemini_api_key.get_secret_value().strip() if settings.gemini_api_key else ""
+    if not (settings.llm_judge and key) or (backend or settings.llm_backend) == "extractive":
+        return None
+    limits = QuotaSettings(
+        settings.llm_rpm, settings.llm_concurrency, settings.llm_budget_usd, settings.llm_prices
+    )
+    return GeminiJudge(
+        key, model or settings.llm_model, settings.gemini_base_url, settings.llm_timeout, limits
+    )
+
+
+def keyword_net(papers: Sequence[Paper], topic: Topic) -> list[Selection]:
+    """Score `papers` with the wide net: include and candidate phrases at the topic's threshold."""
+    phrases = [*topic.include, *topic.candidates]
+    return select.select_papers(papers, topic.name, phrases, topic.exclude, topic.min_score)
+
+
+def judge_day(
+    papers: Sequence[Paper], keyword_selections: Sequence[Selection], judge: Judge | None,
+    topic: Topic, batch_size: int = 25,
+) -> JudgedDay:  # fmt: skip
+    """Return the topic's decision on each paper: the judge's on candidates, else the keyword's."""
+    keyword = {_k(s): s for s in keyword_selections}
+    if judge is None:
+        return JudgedDay([_alone(s, topic.min_score) for s in keyword_selections])
+    net = {_k(s): s for s in keyword_net(papers, topic)}
+    chosen = [p for p in papers if net[_k(p)].kept or keyword[_k(p)].kept]
+    decided: dict[tuple[str, int], Selection] = {}
+    batches: list[JudgeBatch] = []
+    failed = 0
+    for start in range(0, len(chosen), batch_size):
+        batch = chosen[start : start + batch_size]
+        try:
+            result = judge.judge(batch, topic)
+        except (JudgeError, QuotaExhausted, TransientError) as exc:
+            log.warning("%s: judge failed for %d papers (%s); keyword decisions stand",
+                        topic.name, len(batch), exc)  # fmt: skip
+            failed += 1
+            decided |= {_k(p): _fallback(keyword[_k(p)], exc, topic.min_score) for p in batch}
+            continue
+        batches.append(result)
+        by_id = {v.id: v for v in result.verdicts}
+        decided |= {_k(p): _judged(net[_k(p)], by_id[p.key]) for p in batch}
+    selections = [decided.get(k) or _below_net(net[k], topic.min_score) for k in keyword]
+    return JudgedDay(selections, batches, failed)
+
+
+def _k(item: Paper | Selection) -> tuple[str, int]:
+    return item.arxiv_id, item.version
+
+
+def judge_selection(
+    papers: Sequence[Paper], keyword_selections: Sequence[Selection], judge: Judge | None,
+    topic: Topic, batch_size: int = 25,
+) -> list[Selection]:  # fmt: skip
+    """Return the topic's decision on every paper (see `judge_day`)."""
+    return judge_day(papers, keyword_selections, judge, topic, batch_size).selections
+
+
+def _judged(net: Selection, verdict: Verdict) -> Selection:
+    reason = " ".join(verdict.reason.split())
+    return replace(net, kept=verdict.relevant, step="judge", reason=reason,
+                   confidence=verdict.confidence)  # fmt: skip
+
+
+def _alone(s: Selection, min_score: float) -> Selection:
+    return replace(
+        s, step="keyword", reason=f"keyword step alone (no LLM judge): {_score(s, min_score)}"
+    )
+
+
+def _fallback(s: Selection, exc: Exception, min_score: float) -> Selection:
+    reason = f"judge failed ({exc}); keyword decision: {_score(s, min_score)}"
+    return replace(s, step="keyword", reason=reason)
+
+
+def _below_net(s: Selection, min_score: float) -> Selection:
+    reason = f"not a judge candidate: net score {s.score:g} < {min_score:g}"
+    return replace(s, kept=False, step="keyword", reason=reason)
+
+
+def _score(s: Selection, min_score: float) -> str:
+    return f"score {s.score:g} {'>=' if s.kept else '<'} {min_score:g}"

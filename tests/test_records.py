@@ -1,0 +1,133 @@
+"""The read-only commands `papers`, `stats` and `export` on a database filled by tasks.store."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from config.settings import get_settings
+from flows.cli import app
+from tasks import store
+from tasks.types import Extraction, Failure, Selection
+from tests.factories import paper, record
+
+DAY, NEXT = date(2024, 10, 7), date(2024, 10, 8)
+WAITS = "gemini-2.5-flash's daily quota is used up; the paper waits for the next run"
+runner = CliRunner()
+
+
+def _keep(con, day, topic, p, kept=True):
+    store.save_papers(con, [p])
+    store.save_selections(con, day, [Selection(p.arxiv_id, p.version, topic, kept, 2.5)])
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    """A database with two days: done, failed, waiting and dropped papers; its path."""
+    path = tmp_path / "d.duckdb"
+    done, broken, waiting = paper("2410.00001"), paper("2410.00002"), paper("2410.00003")
+    with store.connect(path) as con:
+        for p in (done, broken, waiting):
+            _keep(con, DAY, "Diffusion Models", p)
+        _keep(con, DAY, "Diffusion Models", paper("2410.00004"), kept=False)
+        _keep(con, DAY, "NeRF", done)
+        store.save_extraction(con, Extraction(done.arxiv_id, 1, 9))
+        store.save_summary(con, replace(record(done), cost_usd=0.0125))
+        store.save_failure(con, Failure(broken.arxiv_id, 1, "extract", "not a PDF"))
+        store.save_summary(con, replace(record(broken), cost_usd=0.0075))
+        store.save_failure(con, Failure(waiting.arxiv_id, 1, "download", "HTTP 404"))
+        store.save_failure(con, Failure(waiting.arxiv_id, 1, "summarize", WAITS))
+        _keep(con, NEXT, "Diffusion Models", paper("2410.00005", title="Next day's paper"))
+        store.save_failure(con, Failure("2410.00005", 1, "summarize", WAITS))
+    monkeypatch.setenv("DIGEST_DB_PATH", str(path))
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def _run(*args):
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output.splitlines()
+
+
+def test_papers_lists_each_kept_paper_with_its_stages(db):
+    head, *rows = _run("papers")
+    assert head.split() == ["day", "topic", "paper", "score", "download", "extract", "summarize",
+                            "title"]  # fmt: skip
+    assert [r.split()[:7] for r in rows] == [
+        ["2024-10-07", "Diffusion", "Models", "2410.00001v1", "2.50", "ok", "ok"],
+        ["2024-10-07", "Diffusion", "Models", "2410.00002v1", "2.50", "ok", "failed"],
+        ["2024-10-07", "Diffusion", "Models", "2410.00003v1", "2.50", "failed", "-"],
+        ["2024-10-07", "NeRF", "2410.00001v1", "2.50", "ok", "ok", "ok"],
+        ["2024-10-08", "Diffusion", "Models", "2410.00005v1", "2.50", "-", "-"],
+    ]
+    assert rows[2].split()[7] == "waiting" and rows[0].endswith("A Diffusion Model for Things")
+
+
+@pytest.mark.parametrize(
+    "args, papers",
+    [
+        (["--status", "ok"], ["2410.00001v1", "2410.00001v1"]),
+        (["--status", "failed"], ["2410.00002v1", "2410.00003v1"]),
+        (["--status", "waiting"], ["2410.00005v1"]),
+        (["--topic", "NeRF"], ["2410.00001v1"]),
+        (["--since", "2024-10-08"], ["2410.00005v1"]),
+        (["--topic", "NeRF", "--since", "2024-10-08"], []),
+    ],
+)
+def test_papers_filters_by_topic_day_and_status(db, args, papers):
+    out = _run("papers", *args)
+    assert [w for line in out for w in line.split() if w.startswith("2410.")] == papers
+    assert papers or out == ["no papers match"]
+
+
+def test_stats_counts_papers_failures_and_cost(db):
+    out = "\n".join(_run("stats"))
+    per_day, by_stage, cost = out.split("\n\n")
+    assert per_day.splitlines()[2:] == [
+        "2024-10-07  Diffusion Models  4           3     2           2       1",
+        "2024-10-07  NeRF              1           1     1           0       0",
+        "2024-10-08  Diffusion Models  1           1     0           0       1",
+    ]
+    assert by_stage.splitlines()[2:] == [
+        "download   1       0",
+        "extract    1       0",
+        "summarize  0       2",
+    ]
+    # Two summaries on the first day; the one NeRF shares is counted once.
+    assert cost.splitlines()[2:] == ["2024-10-07  2          2400       800         0.0200"]
+
+
+def test_export_writes_one_parquet_file_per_table(db, tmp_path):
+    out = tmp_path / "export"
+    written = _run("export", "--parquet", str(out))
+    tables = {"papers", "selections", "extractions", "figures", "summaries", "failures",
+              "digests", "schema_version"}  # fmt: skip
+    assert sorted(written) == sorted(str(out / f"{t}.parquet") for t in tables)
+    with duckdb.connect() as con, duckdb.connect(str(db), read_only=True) as source:
+        for t in tables:
+            exported = con.execute(f"SELECT * FROM '{out / t}.parquet' ORDER BY ALL").fetchall()
+            assert exported == source.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall(), t
+
+
+def test_the_commands_only_read(db, tmp_path):
+    before = db.read_bytes()
+    for args in (["papers"], ["stats"], ["export", "--parquet", str(tmp_path / "x")]):
+        _run(*args)
+    assert db.read_bytes() == before
+    assert not list(db.parent.glob("*.wal"))
+
+
+def test_a_missing_database_or_a_bad_status_is_one_line(tmp_path, monkeypatch, db):
+    result = runner.invoke(app, ["papers", "--status", "done"])
+    assert result.exit_code == 2 and "not one of ok, failed, waiting" in result.output
+    monkeypatch.setenv("DIGEST_DB_PATH", str(tmp_path / "none.duckdb"))
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["stats"])
+    assert result.exit_code == 2 and "no database at" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "none.duckdb").exists()
