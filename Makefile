@@ -80,3 +80,4 @@ relevance: setup
 .PHONY: bench
 bench: setup
 	$(UV) run python -m bench.day
+	$(UV) run python -m bench.extract

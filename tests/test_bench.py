@@ -27,3 +27,12 @@ def test_a_tiny_day_reports_every_measure_and_a_free_rerun(prefect_harness, tmp_
     for heading in ("## Machine", "## Parameters", "## Results", "## Targets", "## Analysis"):
         assert heading in text
     assert text.count("| efficiency ≥ 0.9") == 1
+
+
+def test_extract_benchmark_reports_each_method(capsys):
+    from bench import extract
+
+    extract.main(papers=1, pages=2)
+    out = capsys.readouterr().out
+    for method in ("plain PyMuPDF get_text", "extract_pdf, in-process", "guarded child"):
+        assert method in out
