@@ -23,6 +23,10 @@ def _fill(con, p):
     store.save_summary(con, record(p))
 
 
+def _schema(con) -> int:
+    return con.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+
+
 def _dump(con):
     tables = [
         r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() ORDER BY 1").fetchall()
@@ -85,7 +89,7 @@ def _database_at(db, version: int) -> duckdb.DuckDBPyConnection:
 
 def test_an_empty_database_gets_the_current_schema(tmp_path):
     with store.connect(tmp_path / "d.duckdb") as con:
-        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 3
+        assert _schema(con) == store.SCHEMA_VERSION
         _fill(con, paper())
         store.save_digest(con, TOPIC, DAY, "p.md", 1, 0, ["m"], ["summary-v1"])
         assert con.execute("SELECT prompt_versions FROM digests").fetchone()[0] == ["summary-v1"]
@@ -104,7 +108,7 @@ def test_a_version_1_database_is_migrated_forward(tmp_path):
     con.close()
     with store.connect(db) as con:
         assert store._summary(con, [p.arxiv_id, 1], "zh").cost_usd == 0
-        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 3
+        assert _schema(con) == store.SCHEMA_VERSION
 
 
 def test_a_version_2_database_keeps_its_digests(tmp_path):
@@ -194,7 +198,7 @@ def test_a_locked_database_is_waited_for_then_named_in_a_clear_error(tmp_path):
             with store.connect(db, lock_timeout=0.3):
                 pass
         with store.connect(db, lock_timeout=60) as con:  # waits for the holder to finish
-            assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 3
+            assert _schema(con) == store.SCHEMA_VERSION
     finally:
         holder.join(60)
     assert holder.exitcode == 0
@@ -237,3 +241,14 @@ def test_two_processes_write_the_same_database_at_once(tmp_path):
         assert counts == {"1111": rounds, "2222": rounds}
         picked = con.execute("SELECT count(*), count(DISTINCT arxiv_id) FROM selections")
         assert picked.fetchone() == (2 * rounds + 1, 2 * rounds + 1)
+
+
+def test_selection_decisions_keep_their_step_reason_and_confidence(tmp_path):
+    p = paper()
+    judged = Selection(p.arxiv_id, p.version, TOPIC, True, 3.0, ("diffusion",), (), "judge",
+                       "a latent diffusion model for video", 0.9)  # fmt: skip
+    with store.connect(tmp_path / "d.duckdb") as con:
+        store.save_papers(con, [p])
+        store.save_selections(con, DAY, [judged])
+        [view] = store.load_day(con, TOPIC, DAY, "zh")
+    assert view.selection == judged
