@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Collection
@@ -33,6 +34,39 @@ def main(
 ) -> None:
     """Daily arXiv digests per topic, as Prefect flows."""
     _state["debug"] = debug
+
+
+class _Brief(logging.Formatter):
+    """Format a log record without its traceback; --debug keeps them."""
+
+    def __init__(self, inner: logging.Formatter | None):
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def _brief_console() -> None:
+    """Keep tracebacks out of the terminal (the Prefect UI still gets them) unless --debug."""
+    if _state["debug"]:
+        return
+    loggers = [logging.getLogger(), *(
+        logger for name, logger in logging.root.manager.loggerDict.items()
+        if name.startswith("prefect") and isinstance(logger, logging.Logger)
+    )]  # fmt: skip
+    for logger in loggers:
+        for handler in logger.handlers:
+            is_console = isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler, logging.FileHandler
+            )
+            if is_console and not isinstance(handler.formatter, _Brief):
+                handler.setFormatter(_Brief(handler.formatter))
 
 
 def _quiet_prefect() -> None:
@@ -73,6 +107,7 @@ def run_day(day: date | None, topics: list[str] | None, llm: str | None) -> list
     from tasks.errors import DigestError
 
     runner = ThreadPoolTaskRunner(max_workers=get_settings().max_workers)
+    _brief_console()
     try:
         results = daily_digest.with_options(task_runner=runner)(day=day, topics=topics, llm=llm)
     except (DigestError, OSError) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from collections.abc import Iterable, Iterator
@@ -16,6 +17,8 @@ import duckdb
 from tasks.errors import DigestError
 from tasks.summary import PaperSummary, SummaryRecord
 from tasks.types import Extraction, Failure, Figure, Paper, Selection
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 4
 # Another process (a backfill beside a daily run) holds the file for one short write at a time;
@@ -94,7 +97,7 @@ def connect(
 
 
 def _open(db_path: Path | str, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
-    deadline, delay = time.monotonic() + timeout, 0.02
+    deadline, delay, told = time.monotonic() + timeout, 0.02, False
     while True:
         try:
             return duckdb.connect(str(db_path), read_only=read_only)
@@ -107,6 +110,10 @@ def _open(db_path: Path | str, read_only: bool, timeout: float) -> duckdb.DuckDB
                     f"{db_path} stayed locked by another process for {timeout:g} s; wait for "
                     f"it to finish or stop it, then run again ({_holder(exc)})"
                 ) from None
+            if not told and timeout - left > 1:
+                # A wait of more than a second is worth saying, or the run looks hung.
+                log.warning("%s is locked by another process; waiting up to %g s", db_path, left)
+                told = True
             # Jitter keeps two waiting processes from retrying in step.
             time.sleep(min(left, delay * random.uniform(0.5, 1.5)))
             delay = min(delay * 2, 0.5)

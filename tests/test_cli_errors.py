@@ -19,11 +19,6 @@ from tests.test_crash import ROOT, child_env
 
 RUN = [sys.executable, "-m", "flows.cli", "run", "--date", "2024-10-07", "--topic", faults.TOPIC,
        "--llm", "extractive"]  # fmt: skip
-PREFECT_TRACEBACKS = pytest.mark.xfail(
-    strict=True,
-    reason="Prefect's console log prints the failed task's traceback; the CLI does not yet "
-    "keep tracebacks for --debug (issue 9, item 6)",
-)
 
 
 def run_cli(tmp_path: Path, pdfs: bool = True, **overrides: str) -> subprocess.CompletedProcess:
@@ -66,7 +61,6 @@ def test_an_unwritable_output_directory_fails_with_one_line_naming_it(unwritable
     assert str(blocked) in line
 
 
-@PREFECT_TRACEBACKS
 @pytest.mark.parametrize("name", ["unreachable", "unwritable"])
 def test_no_traceback_without_debug(request, name):
     done = request.getfixturevalue(name)
