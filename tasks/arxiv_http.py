@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import requests
+from lxml import etree
 
 from tasks.errors import TransientError
 from tasks.limiter import Limiter
@@ -104,3 +105,13 @@ class PoliteSession(requests.Session):
         raise TransientError(
             f"arXiv answered HTTP {status}{hint}: {response.url}", retry_after=delay
         )
+
+
+def xml_root(content: bytes) -> Any:
+    """Return the parsed XML document, or None when `content` is not XML (e.g. "Rate exceeded.")."""
+    # A parser per call: lxml parser objects must not be shared between threads.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    try:
+        return etree.fromstring(content, parser=parser)
+    except etree.XMLSyntaxError:
+        return None

@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import arxiv
 import requests
-from lxml import etree
 
-from tasks.arxiv_http import PoliteSession, user_agent
+from tasks.arxiv_http import PoliteSession, user_agent, xml_root
 from tasks.errors import FetchError, TransientError
 from tasks.limiter import Limiter, get_limiter
 from tasks.types import Paper
@@ -45,7 +44,7 @@ class ApiSession(PoliteSession):
 
 def check_feed(response: requests.Response) -> None:
     """Raise FetchError for arXiv's error feeds, TransientError for throttled or empty pages."""
-    root = _xml_root(response.content)
+    root = xml_root(response.content)
     if response.status_code != 200:
         reason = (_error_message(root) if root is not None else None) or _snippet(response)
         raise FetchError(
@@ -64,15 +63,6 @@ def check_feed(response: requests.Response) -> None:
         raise TransientError(
             f"arXiv API returned an empty page at {start} of {total} results ({response.url})"
         )
-
-
-def _xml_root(content: bytes) -> Any:
-    # A parser per call: lxml parser objects must not be shared between threads.
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    try:
-        return etree.fromstring(content, parser=parser)
-    except etree.XMLSyntaxError:
-        return None
 
 
 def _error_message(root: Any) -> str | None:

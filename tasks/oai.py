@@ -14,9 +14,7 @@ from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
-from lxml import etree
-
-from tasks.arxiv_http import PoliteSession
+from tasks.arxiv_http import PoliteSession, xml_root
 from tasks.errors import FetchError, TransientError
 from tasks.types import Paper
 
@@ -124,7 +122,7 @@ def _records(session: PoliteSession, oai_url: str, params: dict[str, str]) -> It
 def _request(session: PoliteSession, oai_url: str, params: dict[str, str]) -> Any:
     """Return the OAI-PMH response root, or None for an empty list (noRecordsMatch)."""
     response = session.get(oai_url, params=params)
-    root = _xml_root(response.content)
+    root = xml_root(response.content)
     if root is None or root.tag != f"{OAI}OAI-PMH":
         snippet = response.content[:120].decode("utf-8", "replace")
         error = TransientError if response.status_code == 200 else FetchError
@@ -150,12 +148,3 @@ def _licence(record: Any) -> tuple[str, str]:
         arxiv_id = (metadata.findtext(f"{ARXIV}id") or arxiv_id).strip()
         return arxiv_id, (metadata.findtext(f"{ARXIV}license") or "").strip()
     return arxiv_id, ""
-
-
-def _xml_root(content: bytes) -> Any:
-    # A parser per call: lxml parser objects must not be shared between threads.
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    try:
-        return etree.fromstring(content, parser=parser)
-    except etree.XMLSyntaxError:
-        return None

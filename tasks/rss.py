@@ -12,9 +12,7 @@ from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from lxml import etree
-
-from tasks.arxiv_http import PoliteSession
+from tasks.arxiv_http import PoliteSession, xml_root
 from tasks.calendar import EASTERN
 from tasks.errors import FetchError, TransientError
 from tasks.fetch import ArxivSource, normalise, split_id
@@ -161,9 +159,5 @@ def _when(text: str | None) -> datetime | None:
 
 
 def _root(content: bytes) -> Any:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    try:
-        root = etree.fromstring(content, parser=parser)
-    except etree.XMLSyntaxError:
-        return None
-    return root if root.tag == "rss" else None
+    root = xml_root(content)
+    return root if root is not None and root.tag == "rss" else None
