@@ -120,6 +120,11 @@ class Settings(BaseSettings):
         return user_agent(self.contact)
 
     @property
+    def arxiv_lock(self) -> Path:
+        """The file through which processes sharing this data directory pace arXiv together."""
+        return self.data_dir / "arxiv.lock"
+
+    @property
     def cache_dir(self) -> Path:
         return self.data_dir / "cache"
 

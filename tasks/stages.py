@@ -54,7 +54,7 @@ def _fetch_key(api_url: str, categories: list[str], day: date, **_: Any) -> str:
 
 
 def _session(settings: Any) -> PoliteSession:
-    limiter = get_limiter(settings.arxiv_min_interval)
+    limiter = get_limiter(settings.arxiv_min_interval, settings.arxiv_lock)
     return PoliteSession(limiter, settings.arxiv_timeout, settings.user_agent)
 
 
@@ -78,8 +78,9 @@ def fetch_papers(api_url: str, categories: list[str], day: date) -> list[Paper]:
     if window is None:
         return []
     source = fetch.ArxivSource(
-        api_url, settings.arxiv_min_interval, settings.arxiv_timeout, settings.user_agent
-    )
+        api_url, settings.arxiv_min_interval, settings.arxiv_timeout, settings.user_agent,
+        limiter=get_limiter(settings.arxiv_min_interval, settings.arxiv_lock),
+    )  # fmt: skip
     if day == calendar.latest_label(datetime.now(UTC), settings.holidays):
         with _session(settings) as session:
             label, papers = rss.rss_papers(session, source, settings.arxiv_rss_url, categories)

@@ -1,6 +1,8 @@
+import multiprocessing
 import threading
 import time
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 
@@ -53,3 +55,24 @@ def test_one_shared_limiter_per_interval():
 def test_negative_interval_is_refused():
     with pytest.raises(ValueError, match="min_interval"):
         Limiter(-1)
+
+
+def _take_turns(lock_path: str, interval: float, count: int, starts) -> None:
+    limiter = Limiter(interval, Path(lock_path))
+    for _ in range(count):
+        with limiter.slot():
+            starts.put(time.time())
+
+
+def test_processes_sharing_a_lock_file_keep_the_pace_together(tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    starts = ctx.Queue()
+    interval, lock = 0.2, str(tmp_path / "arxiv.lock")
+    children = [ctx.Process(target=_take_turns, args=(lock, interval, 4, starts)) for _ in "ab"]
+    for child in children:
+        child.start()
+    stamps = sorted(starts.get(timeout=60) for _ in range(8))
+    for child in children:
+        child.join(30)
+    gaps = [later - earlier for earlier, later in pairwise(stamps)]
+    assert min(gaps) >= interval - 0.01, gaps
