@@ -22,27 +22,13 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 
-from tasks import store
+from tasks import history, store
 from tasks.store import PaperView
-
-STAGES = ("download", "extract", "summarize")
 
 
 def artifact_key(*parts: str) -> str:
     """Return an artifact key (lowercase letters, digits and dashes, as Prefect requires)."""
     return re.sub(r"[^a-z0-9]+", "-", "-".join(parts).lower()).strip("-")
-
-
-def stage_status(view: PaperView, stage: str) -> str:
-    """Return `ok`, `failed` or `-` (not reached) for one paper's stage."""
-    if any(f.stage == stage for f in view.failures):
-        return "failed"
-    reached = {
-        "download": view.extraction is not None or any(f.stage == "extract" for f in view.failures),
-        "extract": view.extraction is not None,
-        "summarize": view.summary is not None,
-    }
-    return "ok" if reached[stage] else "-"
 
 
 def paper_rows(views: list[PaperView]) -> list[dict[str, Any]]:
@@ -52,7 +38,11 @@ def paper_rows(views: list[PaperView]) -> list[dict[str, Any]]:
             "id": v.paper.key,
             "title": v.paper.title,
             "score": round(v.selection.score, 2),
-            **{stage: stage_status(v, stage) for stage in STAGES},
+            **history.stage_statuses(
+                v.extraction is not None,
+                v.summary is not None,
+                {f.stage: f.reason for f in v.failures},
+            ),
             "tokens": (v.summary.prompt_tokens + v.summary.output_tokens) if v.summary else 0,
             "failure": "; ".join(f"{f.stage}: {f.reason}" for f in v.failures),
         }

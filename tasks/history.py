@@ -56,14 +56,16 @@ def papers(
     """Return the kept papers, oldest day first, optionally of one topic, day or status."""
     found = [
         PaperRow(day, name, arxiv_id, version, title, score,
-                 _stages(extracted, summarized, dict(failures)))
+                 stage_statuses(extracted, summarized, dict(failures)))
         for day, name, arxiv_id, version, title, score, extracted, summarized, failures
         in con.execute(_PAPERS, {"topic": topic, "since": since}).fetchall()
     ]  # fmt: skip
     return [row for row in found if status in (None, row.status)]
 
 
-def _stages(extracted: bool, summarized: bool, failures: dict[str, str]) -> dict[str, str]:
+def stage_statuses(extracted: bool, summarized: bool, failures: dict[str, str]) -> dict[str, str]:
+    """Return ok, failed, waiting or - (not reached) for each stage of one paper."""
+
     def failed(stage: str) -> str | None:
         if stage not in failures:
             return None

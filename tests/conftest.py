@@ -33,3 +33,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for table in config.stash.get(TABLES, []):
         terminalreporter.write_line("")
         terminalreporter.write_line(table)
+
+
+@pytest.fixture
+def shipped_settings(monkeypatch):
+    """Settings from config/digest.toml alone: no key and no DIGEST_* left by other tests."""
+    from config.settings import get_settings
+
+    for name in list(os.environ):
+        if name.startswith("DIGEST_") or name in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
+            monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

@@ -5,20 +5,11 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from config.settings import get_settings
 from flows.cli import app
 from tests.fakes.pdfs import make_bad_pdfs, make_paper_pdf, sample_spec
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def fresh_settings(monkeypatch):
-    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
-    monkeypatch.delenv("GOOGLE_API_KEY", raising=False)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("shipped_settings")
 
 
 def test_extract_shows_what_was_found_and_writes_figures(tmp_path):

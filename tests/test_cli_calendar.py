@@ -1,20 +1,10 @@
 import pytest
 from typer.testing import CliRunner
 
-from config.settings import get_settings
 from flows.cli import app
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def shipped_config(monkeypatch):
-    """Read the holidays shipped in config/digest.toml, whatever other tests configured."""
-    monkeypatch.delenv("DIGEST_CONFIG", raising=False)
-    monkeypatch.delenv("DIGEST_HOLIDAYS", raising=False)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("shipped_settings")
 
 
 def test_calendar_for_the_reference_monday():
