@@ -77,7 +77,14 @@ relevance: setup
 
 # One synthetic day of 40 papers through the real flow against local fakes, run twice under a
 # Prefect server of its own; prints the table and writes bench/RESULTS.md. Measures, never asserts.
-.PHONY: bench
+# Then extraction speed, and the backfill (at least 5 more minutes on two cores; see RESULTS.md).
+.PHONY: bench bench-backfill
 bench: setup
 	$(UV) run python -m bench.day
 	$(UV) run python -m bench.extract
+	$(MAKE) bench-backfill
+
+# 20 synthetic labels × 40 papers through the real backfill flow under a Prefect server of its
+# own: time, memory and arXiv requests per label, in bench/RESULTS.md's backfill section.
+bench-backfill: setup
+	$(UV) run python -m bench.backfill

@@ -82,7 +82,7 @@ class DayReport:
 
 
 @contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
+def environment(values: dict[str, str]) -> Iterator[None]:
     from config.settings import get_settings
 
     saved = {key: os.environ.get(key) for key in values}
@@ -151,7 +151,7 @@ def _run_flow() -> tuple[float, float, Any, Any]:
     return called, wall, state.result()[0], state.state_details.flow_run_id
 
 
-def _settings_env(arxiv: Any, gemini: Any, interval: float, data: Path, extra: dict) -> dict:
+def settings_env(arxiv: Any, gemini: Any, interval: float, data: Path, extra: dict) -> dict:
     return {
         "DIGEST_ARXIV_API_URL": arxiv.api_url, "DIGEST_ARXIV_PDF_URL": arxiv.pdf_url,
         "DIGEST_ARXIV_OAI_URL": arxiv.oai_url, "DIGEST_ARXIV_RSS_URL": arxiv.rss_url,
@@ -193,7 +193,7 @@ def run_day_bench(
     with (
         ArxivServer(entries, serve) as arxiv,
         FakeGemini(latency=llm_latency) as gemini,
-        _environment(_settings_env(arxiv, gemini, interval, workdir / "data", extra_env or {})),
+        environment(settings_env(arxiv, gemini, interval, workdir / "data", extra_env or {})),
     ):
         settings = get_settings()
         with sampler:

@@ -1,4 +1,4 @@
-"""Peak resident memory of this process and its descendants, sampled from /proc (Linux).
+"""Peak resident memory (and CPU time) of this process and its descendants, from /proc (Linux).
 
 psutil is not a dependency; /proc gives the same numbers. Where /proc is missing the peak
 falls back to getrusage's max RSS of self plus the largest waited-for child.
@@ -13,18 +13,33 @@ from pathlib import Path
 
 PROC = Path("/proc")
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICK = os.sysconf("SC_CLK_TCK")
 MB = 1024 * 1024
 
 
-def _parents() -> dict[int, int]:
-    parents = {}
+def _stats() -> dict[int, list[str]]:
+    """Return every process's /proc stat fields from the state on (ppid is [1], utime [11])."""
+    stats = {}
     for stat in PROC.glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            stats[int(stat.parent.name)] = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue  # the process ended while we looked
-        parents[int(stat.parent.name)] = int(fields[1])
-    return parents
+    return stats
+
+
+def _tree(root: int, excluded: frozenset[int], stats: dict[int, list[str]]) -> list[int]:
+    """Return `root` and its descendants, minus excluded subtrees."""
+    children: dict[int, list[int]] = {}
+    for pid, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(pid)
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        if pid not in excluded:
+            found.append(pid)
+            stack.extend(children.get(pid, []))
+    return found
 
 
 def _memory(pid: int) -> tuple[int, int]:
@@ -41,27 +56,39 @@ def _memory(pid: int) -> tuple[int, int]:
 
 def tree_memory(root: int, excluded: frozenset[int] = frozenset()) -> tuple[int, int]:
     """Return summed (RSS, PSS) of `root` and its descendants, minus excluded subtrees."""
-    children: dict[int, list[int]] = {}
-    for pid, ppid in _parents().items():
-        children.setdefault(ppid, []).append(pid)
     rss = pss = 0
-    stack = [root]
-    while stack:
-        pid = stack.pop()
-        if pid in excluded:
-            continue
+    for pid in _tree(root, excluded, _stats()):
         one = _memory(pid)
         rss, pss = rss + one[0], pss + one[1]
-        stack.extend(children.get(pid, []))
     return rss, pss
 
 
+def tree_cpu(root: int, excluded: frozenset[int] = frozenset()) -> float:
+    """Return the CPU seconds `root` and its descendants have used so far.
+
+    Each process counts its own time and its reaped children's, so extraction children that
+    a forkserver started and reaped are in. Without /proc: this process and its reaped
+    children, whatever `root`.
+    """
+    if not PROC.is_dir():
+        return sum(os.times()[:4])
+    stats = _stats()
+    pids = _tree(root, excluded, stats)
+    return sum(int(t) for pid in pids if pid in stats for t in stats[pid][11:15]) / TICK
+
+
 class PeakSampler:
-    """Sample the process tree's memory every `period` seconds in a thread; keep the peaks."""
+    """Sample the process tree's memory every `period` seconds in a thread; keep the peaks.
+
+    Besides the peaks of the whole run, `segment()` returns the peaks since its last call, so
+    a run of several parts (a backfill's labels) gets one peak per part.
+    """
 
     def __init__(self, excluded: frozenset[int] = frozenset(), period: float = 0.1):
         self.excluded, self.period = excluded, period
         self.peak = self.peak_pss = 0
+        self._part = (0, 0)
+        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -75,9 +102,21 @@ class PeakSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            rss, pss = self.sample()
-            self.peak, self.peak_pss = max(self.peak, rss), max(self.peak_pss, pss)
+            self._record(*self.sample())
             self._stop.wait(self.period)
+
+    def _record(self, rss: int, pss: int) -> None:
+        with self._lock:
+            self.peak, self.peak_pss = max(self.peak, rss), max(self.peak_pss, pss)
+            self._part = (max(self._part[0], rss), max(self._part[1], pss))
+
+    def segment(self) -> tuple[int, int, int, int]:
+        """Return (peak RSS, peak PSS, RSS now, PSS now) since the last call; start a new part."""
+        rss, pss = self.sample()
+        self._record(rss, pss)
+        with self._lock:
+            (peak, peak_pss), self._part = self._part, (0, 0)
+        return peak, peak_pss, rss, pss
 
     def sample(self) -> tuple[int, int]:
         """Return the tree's (RSS, PSS) now; without /proc, getrusage's peaks (no PSS)."""

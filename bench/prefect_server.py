@@ -1,4 +1,7 @@
-"""A persistent local Prefect server of the benchmark's own: free port, own home, no telemetry."""
+"""A local `prefect server start` of one's own: free port, own home, no telemetry.
+
+The benchmarks measure against it, and tests/test_server.py serves deployments from it.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
+ROOT = Path(__file__).resolve().parents[1]
 STARTUP = 120  # seconds; a loaded machine starts the server in 5–30
 
 
@@ -22,41 +26,61 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _healthy(api: str) -> bool:
+def healthy(api: str) -> bool:
+    """Return True if the Prefect API at `api` answers its health check."""
     try:
         return httpx.get(f"{api}/health", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
 
 
+def prefect_env(home: Path, api: str, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Return `base` (default: this process's environment) with Prefect pointed at `api`.
+
+    Every other PREFECT_ setting is dropped, so nothing of the caller's profile leaks in;
+    telemetry is off, and the UI is on and talks to `api` (as `make ui` sets it).
+    """
+    env = {k: v for k, v in (os.environ if base is None else base).items()
+           if not k.startswith("PREFECT_")}  # fmt: skip
+    env.update(PREFECT_HOME=str(home), PREFECT_API_URL=api, PREFECT_UI_ENABLED="true",
+               PREFECT_UI_API_URL=api, PREFECT_SERVER_ANALYTICS_ENABLED="false",
+               DO_NOT_TRACK="1")  # fmt: skip
+    return env
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate `process`; kill it if it has not ended within 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
-def prefect_server(home: Path) -> Iterator[tuple[str, int]]:
-    """Run `prefect server start` with PREFECT_HOME=`home`; yield its API URL and pid."""
+def prefect_server(home: Path, startup: float = STARTUP) -> Iterator[tuple[str, int]]:
+    """Run `prefect server start` with PREFECT_HOME=`home`; yield its API URL and pid.
+
+    Returns once /health answers; the server's output goes to `home`/server.log.
+    """
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
     args = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
-    with (home / "server.log").open("wb") as log:
-        server = subprocess.Popen(
-            [*args, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+    log = home / "server.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen([*args, "--port", str(port)], cwd=ROOT,
+                                  env=prefect_env(home, api), stdout=out,
+                                  stderr=subprocess.STDOUT)  # fmt: skip
     try:
-        deadline = time.monotonic() + STARTUP
-        while not _healthy(api):
+        deadline = time.monotonic() + startup
+        while not healthy(api):
             if server.poll() is not None:
-                raise RuntimeError(
-                    f"prefect server exited with {server.returncode}; see {log.name}"
-                )
+                raise RuntimeError(f"prefect server exited with {server.returncode}; see {log}")
             if time.monotonic() > deadline:
-                raise TimeoutError(f"prefect server not healthy after {STARTUP} s")
+                raise TimeoutError(f"prefect server not healthy after {startup} s; see {log}")
             time.sleep(0.25)
         yield api, server.pid
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)

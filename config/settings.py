@@ -64,16 +64,23 @@ class Settings(BaseSettings):
     contact: str = "arxiv-digest operator"
     holidays: list[date] = []
 
-    llm_backend: Literal["auto", "gemini", "extractive"] = "auto"
+    llm_backend: Literal["auto", "gemini", "openai", "extractive"] = "auto"
+    # The model of either backend; for openai set it to the endpoint's name (deepseek-chat).
     llm_model: str = "gemini-2.5-flash"
     gemini_base_url: str = ""
     gemini_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY")
     )
+    # Any OpenAI-compatible endpoint: http://localhost:11434/v1 (Ollama), https://api.deepseek.com
+    openai_base_url: str = ""
+    # Optional: Ollama and vLLM need none.
+    openai_api_key: SecretStr | None = Field(None, validation_alias="OPENAI_API_KEY")
     llm_timeout: float = Field(120.0, gt=0)
+    # The paper text's share of each summary prompt, in tokens (estimated at 4 characters each).
+    llm_input_tokens: int = Field(6000, ge=500)
     llm_fallback_model: str = ""
     llm_rpm: float = Field(10.0, ge=0)
-    llm_concurrency: int = Field(4, ge=1)
+    llm_concurrency: int = Field(6, ge=1)
     llm_budget_usd: float = Field(0.0, ge=0)
     llm_judge: bool = True
     judge_batch_size: int = Field(25, ge=1, le=100)
@@ -84,7 +91,12 @@ class Settings(BaseSettings):
     extract_memory_mb: int = Field(2048, ge=256)
     extract_max_pages: int = Field(300, ge=1)
     max_figures: int = Field(4, ge=0)
-    max_workers: int = Field(8, ge=1)
+    max_workers: int = Field(10, ge=1)
+    # Where download, extract and summarize run: threads of the flow's process, or Dask workers
+    # (a local cluster of `dask_workers` processes, or the scheduler at `dask_address`).
+    task_runner: Literal["threads", "dask"] = "threads"
+    dask_address: str = ""
+    dask_workers: int = Field(2, ge=1)
     retry_delays: list[float] = [2.0, 10.0, 30.0]
     figure_policy: Literal["licensed", "always", "never"] = "licensed"
     updated_papers: Literal["updated", "new", "skip"] = "updated"
@@ -146,11 +158,18 @@ class Settings(BaseSettings):
 
         raise ConfigError(f"unknown topic {name!r}; configured topics: {known}")
 
-    def resolved_backend(self) -> Literal["gemini", "extractive"]:
-        """Return the LLM backend `auto` stands for: gemini when a key is set."""
-        if self.llm_backend == "auto":
-            return "gemini" if self.gemini_api_key else "extractive"
-        return self.llm_backend
+    def resolved_backend(self, choice: str | None = None) -> str:
+        """Return the LLM backend `choice` (default: `llm_backend`) stands for.
+
+        `auto` is gemini when a Gemini key is set, else openai when `openai_base_url` is set,
+        else the offline extractive summarizer.
+        """
+        choice = choice or self.llm_backend
+        if choice != "auto":
+            return choice
+        if self.gemini_api_key and self.gemini_api_key.get_secret_value().strip():
+            return "gemini"
+        return "openai" if self.openai_base_url else "extractive"
 
 
 @lru_cache

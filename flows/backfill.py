@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
-from config.settings import Settings, get_settings
+from config.settings import Settings, Topic, get_settings
 from flows import report
 from flows.daily_digest import TopicResult, daily_digest
-from tasks import calendar, store
+from flows.task_runner import one_cluster
+from tasks import calendar, stages, store, views
+from tasks.types import DayNote, Listing
 
 
 @dataclass(frozen=True)
@@ -69,16 +71,63 @@ def backfill(
     names = [t.name for t in chosen]
     days = dates(start, end)
     progress = report.Progress(len(days), f"backfill {start} → {end}", "backfill")
+    prefetch(settings, chosen, days, force)
     reports: list[DayReport] = []
-    for day in days:
-        done = backfill_day(settings, day, names, force, llm)
-        reports += done
-        progress.advance()
-        for r in done:
-            logger.info("%s %s: %s %s", r.day, r.topic, r.status, r.note or r.post or "")
-        for listener in list(_listeners):
-            listener(day, done)
+    with one_cluster(settings):  # with a local Dask cluster, the days share one
+        for day in days:
+            done = backfill_day(settings, day, names, force, llm)
+            reports += done
+            progress.advance()
+            for r in done:
+                logger.info("%s %s: %s %s", r.day, r.topic, r.status, r.note or r.post or "")
+            for listener in list(_listeners):
+                listener(day, done)
     return reports
+
+
+def prefetch(settings: Settings, topics: list[Topic], days: list[date], force: bool) -> None:
+    """Fetch the metadata of every past label still to run, one range query per topic.
+
+    The daily runs then read their day's papers from DuckDB's listings instead of sending two
+    queries each (a day's replacements alone take a pass down `lastUpdatedDate` from today).
+    The latest label is left to its own run: it comes from the RSS feed.
+    """
+    latest = calendar.latest_label(datetime.now(UTC), settings.holidays)
+    labels = [d for d in days if d < latest and not calendar.no_batch_reason(d, settings.holidays)]
+    steps = stages.Stages(settings.cache_dir / "results", settings.retry_delays)
+    for topic in topics:
+        todo = _unlisted(settings, topic, labels, force)
+        if len(todo) < 2:  # one label costs the same either way: its run fetches it
+            continue
+        found = steps.fetch_range(settings.arxiv_api_url, topic.categories, todo)
+        listings = [
+            Listing(tuple(topic.categories), label,
+                    calendar.batch_window(label, settings.holidays), tuple(found[label]))
+            for label in todo
+        ]  # fmt: skip
+        stages.store_results(settings.db_path, "listings", listings)
+        get_run_logger().info(
+            "%s: %d papers of %d labels fetched with one range (%s → %s)", topic.name,
+            sum(len(x.papers) for x in listings), len(todo), todo[0], todo[-1],
+        )  # fmt: skip
+
+
+def _unlisted(settings: Settings, topic: Topic, labels: list[date], force: bool) -> list[date]:
+    """Return the labels whose run is still to come and whose listing is not in DuckDB."""
+    if not labels or not settings.db_path.exists():
+        return labels
+    holidays = settings.holidays
+    with store.connect(settings.db_path) as con:
+        return [
+            d for d in labels
+            if (force or not _complete(views.load_digest(con, topic.name, d)))
+            and views.load_listing(con, topic.categories, d, calendar.batch_window(d, holidays))
+            is None
+        ]  # fmt: skip
+
+
+def _complete(row: tuple | None) -> bool:
+    return bool(row) and row[2] == 0
 
 
 def backfill_day(
@@ -87,7 +136,9 @@ def backfill_day(
     """Run, skip or report as complete every topic for one date."""
     reason = calendar.no_batch_reason(day, settings.holidays)
     if reason:
-        return [DayReport(day, n, "skipped", f"{reason}: arXiv has no batch") for n in names]
+        note = f"{reason}: arXiv has no batch"
+        stages.store_results(settings.db_path, "no-batch", [DayNote(n, day, note) for n in names])
+        return [DayReport(day, n, "skipped", note) for n in names]
     languages = {n: settings.topic(n).language for n in names}
     complete = {} if force else completed(settings.db_path, day, languages)
     todo = [n for n in names if n not in complete]
@@ -110,11 +161,11 @@ def completed(db_path: Path, day: date, languages: dict[str, str]) -> dict[str, 
     found = {}
     with store.connect(db_path) as con:
         for name, language in languages.items():
-            row = store.load_digest(con, name, day)
-            if row and row[2] == 0:
-                tokens = store.day_tokens(con, name, day, language)
-                found[name] = DayReport(day, name, "complete", "already complete", row[1], 0,
-                                        tokens, row[0])  # fmt: skip
+            row = views.load_digest(con, name, day)
+            if _complete(row):
+                tokens = views.day_tokens(con, name, day, language)
+                note = f"already complete ({row[3]})" if row[3] else "already complete"
+                found[name] = DayReport(day, name, "complete", note, row[1], 0, tokens, row[0])
     return found
 
 
@@ -122,7 +173,7 @@ def completed(db_path: Path, day: date, languages: dict[str, str]) -> dict[str, 
 def counted(db_path: Path, result: TopicResult, language: str) -> DayReport:
     """Return the report of a topic's daily-digest run, with the tokens it spent."""
     with store.connect(db_path) as con:
-        tokens = store.day_tokens(con, result.topic, result.day, language)
+        tokens = views.day_tokens(con, result.topic, result.day, language)
     return DayReport(
         result.day, result.topic, "ran", result.note, result.kept, len(result.failures), tokens,
         result.post,

@@ -22,7 +22,7 @@ DateOpt = Annotated[
 TopicOpt = Annotated[
     list[str] | None, typer.Option("--topic", help="Topic name (repeatable; default: all)")
 ]  # noqa: E501
-LlmOpt = Annotated[str | None, typer.Option("--llm", help="auto | gemini | extractive")]
+LlmOpt = Annotated[str | None, typer.Option("--llm", help="auto | gemini | openai | extractive")]
 
 
 _state = {"debug": False}
@@ -86,8 +86,8 @@ def _check(llm: str | None, topics: list[str] | None) -> None:
     from tasks.errors import ConfigError
     from tasks.summarize import make_summarizer
 
-    if llm not in (None, "auto", "gemini", "extractive"):
-        _fail(f"--llm {llm!r} is not one of auto, gemini, extractive")
+    if llm not in (None, "auto", "gemini", "openai", "extractive"):
+        _fail(f"--llm {llm!r} is not one of auto, gemini, openai, extractive")
     try:
         settings = get_settings()
         for name in topics or []:
@@ -100,16 +100,12 @@ def _check(llm: str | None, topics: list[str] | None) -> None:
 def run_day(day: date | None, topics: list[str] | None, llm: str | None) -> list:
     """Run `daily-digest` and print what it produced."""
     _quiet_prefect()
-    from prefect.task_runners import ThreadPoolTaskRunner
-
-    from config.settings import get_settings
     from flows.daily_digest import daily_digest
     from tasks.errors import DigestError
 
-    runner = ThreadPoolTaskRunner(max_workers=get_settings().max_workers)
     _brief_console()
-    try:
-        results = daily_digest.with_options(task_runner=runner)(day=day, topics=topics, llm=llm)
+    try:  # the flow takes its task runner (threads or Dask) from the settings
+        results = daily_digest(day=day, topics=topics, llm=llm)
     except (DigestError, OSError) as exc:
         if _state["debug"]:
             raise

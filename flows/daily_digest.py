@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import queue
+from collections import deque
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture
-from prefect.task_runners import ThreadPoolTaskRunner
 
 from config.settings import Settings, Topic, get_settings
 from flows import report
-from tasks import calendar, stages, store
+from flows.task_runner import SettingsTaskRunner
+from tasks import calendar, quota, stages, store, summarize, views
 from tasks import judge as relevance
 from tasks.errors import QuotaExhausted
 from tasks.summarize import make_summarizer
-from tasks.types import Extraction, Failure, Paper, Selection
+from tasks.types import DayNote, Failure, JudgeCalls, Paper, Selection
 
 DOWNLOADS_IN_FLIGHT = 2
 
@@ -34,6 +36,7 @@ class TopicResult:
     summarized: int = 0
     failures: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
+    reused: int = 0  # kept papers already summarized in DuckDB, not processed again
     prompt_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
@@ -58,8 +61,9 @@ def scheduled_day() -> date:
 @flow(
     name="daily-digest",
     flow_run_name=_run_name,
-    # Room for downloads in flight, extractions and LLM calls at once; `max_workers` overrides.
-    task_runner=ThreadPoolTaskRunner(max_workers=8),
+    # Threads or Dask workers, as the settings say when the run starts (`task_runner`,
+    # `max_workers`): room for downloads in flight, extractions and LLM calls at once.
+    task_runner=SettingsTaskRunner(),
     log_prints=True,
 )
 def daily_digest(
@@ -70,6 +74,11 @@ def daily_digest(
     logger = get_run_logger()
     summarizer = make_summarizer(settings, llm)
     logger.info("Summaries by %s (%s)", summarizer.name, summarizer.model)
+    if settings.llm_budget_usd:
+        spent = spent_today(settings)
+        quota.begin_run(spent)
+        logger.info("LLM spend today (UTC) before this run: $%.4f of the daily $%.2f",
+                    spent, settings.llm_budget_usd)  # fmt: skip
     day = day or scheduled_day()
     chosen = [settings.topic(name) for name in topics] if topics else settings.topics
     reason = calendar.no_batch_reason(day, settings.holidays)
@@ -77,6 +86,8 @@ def daily_digest(
         following = calendar.next_label(day, settings.holidays)
         note = f"arXiv announces no batch labelled {day} ({reason}); the next is {following}"
         logger.warning(note)
+        notes = [DayNote(t.name, day, note) for t in chosen]
+        stages.store_results(settings.db_path, "no-batch", notes)
         return [TopicResult(t.name, day, note=note) for t in chosen]
     steps = stages.Stages(settings.cache_dir / "results", settings.retry_delays)
     return [
@@ -91,30 +102,46 @@ def digest_topic(
     """Run every stage for one topic and day; one bad paper never stops the others."""
     logger = get_run_logger()
     result = TopicResult(topic.name, day)
-    papers = steps.fetch_papers(settings.arxiv_api_url, topic.categories, day)
+    papers = listed(settings, topic, day)
+    if papers is None:
+        papers = steps.fetch_papers(settings.arxiv_api_url, topic.categories, day)
+    else:
+        logger.info("%s %s: %d papers from the listing a backfill fetched with its range",
+                    topic.name, day, len(papers))  # fmt: skip
     decisions = steps.select_papers(
         papers, topic.name, topic.include, topic.exclude, topic.min_score
     )
-    decisions = _judge(settings, steps, topic, papers, decisions, backend, result)
+    decisions, calls = _judge(settings, steps, topic, papers, decisions, backend, result)
     kept_ids = {(s.arxiv_id, s.version) for s in decisions if s.kept}
     kept = [p for p in papers if (p.arxiv_id, p.version) in kept_ids]
     if kept:  # licences decide which figures may be republished: only kept papers need one
         kept = steps.fetch_licences(kept, day)
-    steps.store_results(settings.db_path, "metadata", [*papers, *kept, *decisions], day)
     result.fetched, result.kept = len(papers), len(kept)
     logger.info("%s %s: %d papers fetched, %d kept", topic.name, day, len(papers), len(kept))
-    if not kept:
+    metadata = [*papers, *kept, *decisions, calls]
+    if not kept:  # the decisions table still tells why nothing was kept
         result.note = "no paper matched the topic"
+        steps.store_results(settings.db_path, "metadata",
+                            [*metadata, DayNote(topic.name, day, result.note)], day)  # fmt: skip
+        report.publish(settings.db_path, topic.name, topic.slug, topic.language, day, None)
         return result
-    records = _process(settings, steps, kept, topic.language, backend, model, result)
+    todo = _to_process(settings, topic, day, kept, backend, model, result)
+    # The metadata is stored while the first downloads run: they, not the store, are the
+    # day's critical path.
+    store_metadata = lambda: steps.store_results(settings.db_path, "metadata", metadata, day)  # noqa: E731
+    records = _process(settings, steps, todo, topic.language, backend, model, result,
+                       started=store_metadata)  # fmt: skip
     steps.store_results(settings.db_path, "results", records)
     post = steps.render_day(
         settings.db_path, topic.name, topic.slug, topic.language, day, topic.front_matter,
         settings.output_dir, settings.figure_dir, settings.figure_policy,
     )  # fmt: skip
     result.post = str(post.path) if post else None
-    if post:
-        report.publish(settings.db_path, topic.name, topic.slug, topic.language, day, post.path)
+    report.publish(settings.db_path, topic.name, topic.slug, topic.language, day,
+                   post.path if post else None)  # fmt: skip
+    if not post:  # every kept paper was a new version left out by `updated_papers = skip`
+        result.note = "only new versions of papers already published (updated_papers = skip)"
+        steps.store_results(settings.db_path, "no-post", [DayNote(topic.name, day, result.note)])
     return result
 
 
@@ -126,7 +153,7 @@ def _judge(
     decisions: list[Selection],
     backend: str,
     result: TopicResult,
-) -> list[Selection]:
+) -> tuple[list[Selection], JudgeCalls]:
     """Let the LLM judge the keyword net's candidates; without one the keywords decide."""
     logger = get_run_logger()
     found = relevance.make_judge(settings, backend)
@@ -141,7 +168,56 @@ def _judge(
     result.prompt_tokens += sum(b.prompt_tokens for b in judged.batches)
     result.output_tokens += sum(b.output_tokens for b in judged.batches)
     result.cost_usd += sum(b.cost_usd for b in judged.batches)
-    return judged.selections
+    return judged.selections, JudgeCalls(topic.name, result.day, tuple(judged.batches))
+
+
+def spent_today(settings: Settings) -> float:
+    """Return what the LLM cost since midnight UTC, as DuckDB records it."""
+    if not settings.db_path.exists():
+        return 0.0
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    with store.connect(settings.db_path) as con:
+        return views.spent_since(con, midnight)
+
+
+def listed(settings: Settings, topic: Topic, day: date) -> list[Paper] | None:
+    """Return the day's papers if a backfill already fetched them with its range, else None."""
+    window = calendar.batch_window(day, settings.holidays)
+    if window is None or not settings.db_path.exists():
+        return None
+    with store.connect(settings.db_path) as con:
+        return views.load_listing(con, topic.categories, day, window)
+
+
+def _to_process(
+    settings: Settings, topic: Topic, day: date, kept: list[Paper], backend: str, model: str,
+    result: TopicResult,
+) -> list[Paper]:  # fmt: skip
+    """Return the kept papers that still need work.
+
+    Left out: new versions the topic already published when `updated_papers` is "skip", and
+    papers whose extraction and summary DuckDB already holds from the same extractor, model,
+    prompt and language with no failure (a rerun then costs no task run for them).
+    """
+    logger = get_run_logger()
+    if not settings.db_path.exists():  # a fresh record: nothing published or finished yet
+        return kept
+    with store.connect(settings.db_path) as con:
+        if settings.updated_papers == "skip":
+            skipped = views.published_before(con, topic.name, day, kept)
+            if skipped:
+                logger.info("%s %s: %d new versions of published papers skipped "
+                            "(updated_papers = skip)", topic.name, day, len(skipped))  # fmt: skip
+            kept = [p for p in kept if p.key not in skipped]
+        done = views.finished(
+            con, kept, topic.language, backend, model, summarize.PROMPT_VERSION,
+            stages.EXTRACTOR_VERSION,
+        )  # fmt: skip
+    if done:
+        result.reused = len(done)
+        logger.info("%s %s: %d papers already summarized by %s with %s; reused from DuckDB",
+                    topic.name, day, len(done), model, summarize.PROMPT_VERSION)  # fmt: skip
+    return [p for p in kept if p.key not in done]
 
 
 def _process(
@@ -152,8 +228,11 @@ def _process(
     backend: str,
     model: str,
     result: TopicResult,
+    started: Any = None,
 ) -> list[Any]:
     """Stream each paper through download → extract → summarize as soon as it can go on.
+
+    `started`, if given, is called once the first downloads are under way.
 
     Return what is to be stored: extractions, summaries and failures. Each finished stage is
     already persisted by Prefect, so a crash before storing loses no work, only its record.
@@ -162,55 +241,66 @@ def _process(
     done: queue.Queue[PrefectFuture[Any]] = queue.Queue()
     pending: dict[PrefectFuture[Any], tuple[str, Paper]] = {}
     progress = report.Progress(len(kept), f"{result.topic} {result.day}: papers done", result.topic)
+    # The task runner's queue is first in, first out and its workers are few: a stage with
+    # more runs in flight than it can use (extractions beyond the cores, summaries waiting for
+    # an LLM slot) would hold workers the next download needs, and downloads are the day's
+    # critical path. So each stage keeps at most its share in flight; the rest wait here.
+    limits = {
+        "download": DOWNLOADS_IN_FLIGHT,
+        "extract": os.cpu_count() or 1,
+        "summarize": settings.llm_concurrency,
+    }
+    ready: dict[str, deque[tuple[Paper, tuple[Any, ...]]]] = {stage: deque() for stage in limits}
+    ready["download"].extend((paper, ()) for paper in kept)
+    running = dict.fromkeys(limits, 0)
+    tasks = {"download": steps.download_pdf, "extract": steps.extract_pdf,
+             "summarize": steps.summarize_paper}  # fmt: skip
 
-    def submit(stage: str, paper: Paper, future: PrefectFuture[Any]) -> None:
-        pending[future] = (stage, paper)
-        future.add_done_callback(done.put)
+    def arguments(stage: str, paper: Paper, value: tuple[Any, ...]) -> tuple[Any, ...]:
+        if stage == "download":
+            return (paper, settings.arxiv_pdf_url, settings.pdf_dir)
+        if stage == "extract":
+            return (*value, paper, settings.figure_dir, settings.max_figures)
+        return (paper, *value, language, backend, model)
 
-    def summarize(paper: Paper, extraction: Extraction | None) -> None:
-        submit("summarize", paper, steps.summarize_paper.submit(
-            paper, extraction, language, backend, model))  # fmt: skip
+    def pump() -> None:
+        for stage in limits:
+            while ready[stage] and running[stage] < limits[stage]:
+                paper, value = ready[stage].popleft()
+                future = tasks[stage].submit(*arguments(stage, paper, value))
+                running[stage] += 1
+                pending[future] = (stage, paper)
+                future.add_done_callback(done.put)
 
-    # The task runner's queue is first in, first out: submitting every download up front
-    # would make each extract and summary wait behind all of them. A couple in flight keep
-    # the arXiv limiter busy, and the later stages run in between.
-    to_download = list(kept)
-
-    def download_next() -> None:
-        if to_download:
-            paper = to_download.pop(0)
-            submit("download", paper, steps.download_pdf.submit(
-                paper, settings.arxiv_pdf_url, settings.pdf_dir))  # fmt: skip
-
-    for _ in range(DOWNLOADS_IN_FLIGHT):
-        download_next()
+    pump()
+    if started:
+        started()
     while pending:
         future = done.get()
         stage, paper = pending.pop(future)
-        if stage == "download":
-            download_next()
+        running[stage] -= 1
         if stage == "summarize":
             progress.advance()
         future.wait()
         state = future.state
         if not state.is_completed():
             records.append(_fail(result, paper, stage, state.result(raise_on_failure=False)))
-            if stage != "summarize":
-                summarize(paper, None)
-            continue
-        value = future.result()
-        if stage == "download":
-            submit("extract", paper, steps.extract_pdf.submit(
-                value, paper, settings.figure_dir, settings.max_figures))  # fmt: skip
-        elif stage == "extract":
-            records.append(value)
-            summarize(paper, value)
+            if stage != "summarize":  # summarized from the abstract alone
+                ready["summarize"].append((paper, (None,)))
         else:
-            records.append(value)
-            result.summarized += 1
-            result.prompt_tokens += value.prompt_tokens
-            result.output_tokens += value.output_tokens
-            result.cost_usd += value.cost_usd
+            value = future.result()
+            if stage == "download":
+                ready["extract"].append((paper, (value,)))
+            elif stage == "extract":
+                records.append(value)
+                ready["summarize"].append((paper, (value,)))
+            else:
+                records.append(value)
+                result.summarized += 1
+                result.prompt_tokens += value.prompt_tokens
+                result.output_tokens += value.output_tokens
+                result.cost_usd += value.cost_usd
+        pump()
     return records
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -19,6 +19,13 @@ SinceOpt = Annotated[
 ]
 TopicOpt = Annotated[str | None, typer.Option("--topic", help="Topic name (default: all)")]
 StatusOpt = Annotated[str | None, typer.Option("--status", help="ok | failed | waiting")]
+DayOpt = Annotated[
+    datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="One day YYYY-MM-DD")
+]
+WhyOpt = Annotated[
+    bool,
+    typer.Option("--why", help="Every selection decision of --topic on --date, and its reason"),
+]
 ParquetOpt = Annotated[Path, typer.Option("--parquet", help="Folder for one file per table")]
 
 
@@ -38,7 +45,7 @@ def _reading() -> Iterator[Any]:
         _fail(str(exc), 1)
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     typer.secho(f"error: {message}", fg="red", err=True)
     raise typer.Exit(code)
 
@@ -64,14 +71,28 @@ def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def papers(topic: TopicOpt = None, since: SinceOpt = None, status: StatusOpt = None) -> None:
-    """List the papers each topic kept, with their stages: ok, failed, waiting or not reached."""
+def papers(
+    topic: TopicOpt = None, since: SinceOpt = None, status: StatusOpt = None,
+    day: DayOpt = None, why: WhyOpt = False,
+) -> None:  # fmt: skip
+    """List the papers each topic kept, with their stages: ok, failed, waiting or not reached.
+
+    With --why, list every decision of one topic on one day instead: kept and dropped, the
+    step that decided, score, the judge's confidence and the reason.
+    """
     from tasks import history
 
+    if why:
+        if not (topic and day) or since or status:
+            _fail("--why explains one topic on one day: give --topic T --date D only")
+        _why(topic, day.date())
+        return
     if status not in (None, *history.STATUSES):
         _fail(f"--status {status!r} is not one of {', '.join(history.STATUSES)}")
     with _reading() as con:
-        rows = history.papers(con, topic, since.date() if since else None, status)
+        rows = history.papers(
+            con, topic, since.date() if since else None, status, day.date() if day else None
+        )
     if not rows:
         typer.echo("no papers match")
         return
@@ -80,6 +101,45 @@ def papers(topic: TopicOpt = None, since: SinceOpt = None, status: StatusOpt = N
         [(r.day, r.topic, f"{r.arxiv_id}v{r.version}", f"{r.score:.2f}",
           *r.stages.values(), _short(r.title)) for r in rows],
     ))  # fmt: skip
+
+
+def _why(topic: str, day: date) -> None:
+    """Print every decision `topic` made on `day`, kept first, or say why there is none."""
+    from tasks import history
+
+    with _reading() as con:
+        found = history.decisions(con, topic, day)
+        if not found:
+            _fail(_no_decisions(con, topic, day), 1)
+    typer.echo(f"{topic}, {day}: {history.decision_counts(found)}")
+    typer.echo(table(
+        ("kept", "paper", "step", "score", "conf", "title", "reason"),
+        [("yes" if d.kept else "no", d.key, d.decided_by, f"{d.score:.2f}",
+          "-" if d.confidence is None else f"{d.confidence:.2f}", _short(d.title, 48), d.why)
+         for d in found],
+    ))  # fmt: skip
+    if any(d.decided_by == "fallback" for d in found):
+        typer.echo("fallback: the judge gave no valid answer for the paper's batch, so the "
+                   "keyword decision stands; the next run asks the judge again")  # fmt: skip
+
+
+def _no_decisions(con: Any, topic: str, day: date) -> str:
+    """Return one line saying why nothing is recorded for `topic` on `day`, and what to do."""
+    from config.settings import get_settings
+    from tasks import calendar, history
+
+    known = history.recorded_topics(con)
+    if topic not in known:
+        return f"no decisions recorded for topic {topic!r}; recorded topics: " + (
+            ", ".join(known) or "none yet (run `arxiv-digest run` first)"
+        )
+    latest = history.latest_day(con, topic)
+    closed = calendar.no_batch_reason(day, get_settings().holidays)
+    if closed:
+        return (f"arXiv announces no batch labelled {day} ({closed}), so {topic} has no "
+                f"decisions that day; the latest recorded day is {latest}")  # fmt: skip
+    return (f"no decisions recorded for {topic} on {day}; run `arxiv-digest run --date {day} "
+            f'--topic "{topic}"` first (the latest recorded day is {latest})')  # fmt: skip
 
 
 def stats() -> None:

@@ -1,4 +1,4 @@
-"""What a daily run shows in the Prefect UI: post preview, paper table, post link, progress.
+"""What a daily run shows in the Prefect UI: post preview, papers, decisions, post link, progress.
 
 The content is built by plain functions from DuckDB (the durable record), so the UI shows the
 same thing the post does; `publish` and `Progress` are the only calls into Prefect.
@@ -22,8 +22,8 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 
-from tasks import history, store
-from tasks.store import PaperView
+from tasks import history, store, views
+from tasks.views import PaperView
 
 
 def artifact_key(*parts: str) -> str:
@@ -32,12 +32,13 @@ def artifact_key(*parts: str) -> str:
 
 
 def paper_rows(views: list[PaperView]) -> list[dict[str, Any]]:
-    """Return one table row per selected paper: id, title, score, stage statuses, tokens."""
+    """Return one table row per selected paper: id, title, why kept, stage statuses, tokens."""
     return [
         {
             "id": v.paper.key,
             "title": v.paper.title,
             "score": round(v.selection.score, 2),
+            "step": history.decided_by(v.selection.step, v.selection.reason),
             **history.stage_statuses(
                 v.extraction is not None,
                 v.summary is not None,
@@ -45,12 +46,34 @@ def paper_rows(views: list[PaperView]) -> list[dict[str, Any]]:
             ),
             "tokens": (v.summary.prompt_tokens + v.summary.output_tokens) if v.summary else 0,
             "failure": "; ".join(f"{f.stage}: {f.reason}" for f in v.failures),
+            "reason": history.explain(
+                v.selection.reason, v.selection.matched, v.selection.excluded
+            ),
         }
         for v in views
     ]
 
 
-def preview(topic: str, day: date, post_text: str, rows: list[dict[str, Any]]) -> str:
+def decision_rows(decisions: list[history.Decision]) -> list[dict[str, Any]]:
+    """Return one table row per selection decision, kept or dropped, with its step and reason."""
+    return [
+        {
+            "id": d.key,
+            "title": d.title,
+            "kept": d.kept,
+            "step": d.decided_by,
+            "score": round(d.score, 2),
+            "confidence": d.confidence,
+            "reason": d.why,
+        }
+        for d in decisions
+    ]
+
+
+def preview(
+    topic: str, day: date, post_text: str, rows: list[dict[str, Any]],
+    decisions: list[history.Decision] | None = None,
+) -> str:  # fmt: skip
     """Return the Markdown artifact: counts, failures with reasons, then the post's body."""
     failed = [r for r in rows if r["failure"]]
     tokens = sum(r["tokens"] for r in rows)
@@ -59,6 +82,9 @@ def preview(topic: str, day: date, post_text: str, rows: list[dict[str, Any]]) -
         "",
         f"{len(rows)} papers, {len(failed)} with failures, {tokens} LLM tokens.",
     ]
+    if decisions:
+        counts = history.decision_counts(decisions)
+        lines += ["", f"Selection: {counts}. The decisions table gives each one's reason."]
     if failed:
         lines += ["", "## Failures", ""]
         lines += [f"- `{r['id']}` {r['failure']}" for r in failed]
@@ -81,13 +107,28 @@ DB_READ: dict[str, Any] = dict(cache_policy=NO_CACHE)
 
 
 @task(name="report", task_run_name="report-{slug}-{day}", **DB_READ)
-def publish(db_path: Path, topic: str, slug: str, language: str, day: date, post: Path) -> None:
-    """Create the run's post preview, paper table and post link artifacts."""
+def publish(
+    db_path: Path, topic: str, slug: str, language: str, day: date, post: Path | None
+) -> None:
+    """Create the run's artifacts: post preview, paper table, decision table, post link.
+
+    Without a post (no paper kept) only the decision table, which says why none was.
+    """
     with store.connect(db_path) as con:
-        rows = paper_rows(store.load_day(con, topic, day, language))
+        rows = paper_rows(views.load_day(con, topic, day, language))
+        decisions = history.decisions(con, topic, day)
     stem = f"{slug}-{day.isoformat()}"
+    # Its own table rather than rows in the papers table: a day has hundreds of dropped
+    # papers, which would bury the kept ones and their stage statuses.
+    create_table_artifact(
+        decision_rows(decisions),
+        key=artifact_key("decisions", slug),
+        description=f"Every selection decision, kept first, with its step and reason, {stem}",
+    )
+    if post is None:
+        return
     create_markdown_artifact(
-        preview(topic, day, post.read_text(encoding="utf-8"), rows),
+        preview(topic, day, post.read_text(encoding="utf-8"), rows, decisions),
         key=artifact_key("post", slug),
         description=f"The {topic} post for {day}",
     )
@@ -106,10 +147,11 @@ class Progress:
     """A progress artifact advanced one step at a time."""
 
     def __init__(self, total: int, description: str, *key: str):
-        self.total, self.done = max(total, 1), 0
+        # Nothing to do (every paper reused from DuckDB) is a finished bar, not an empty one.
+        self.total, self.done = total, 0
         self.description = description
         self.id: UUID = create_progress_artifact(
-            0.0, key=artifact_key("progress", *key), description=self._text()
+            0.0 if total else 100.0, key=artifact_key("progress", *key), description=self._text()
         )
 
     def _text(self) -> str:
@@ -118,4 +160,5 @@ class Progress:
     def advance(self) -> None:
         """Count one more step done."""
         self.done += 1
-        update_progress_artifact(self.id, 100.0 * self.done / self.total, description=self._text())
+        share = 100.0 * self.done / self.total if self.total else 100.0
+        update_progress_artifact(self.id, share, description=self._text())

@@ -8,10 +8,12 @@ exceeded.") as "no results" and sets no timeout. Retries happen once, in Prefect
 
 from __future__ import annotations
 
+import bisect
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import arxiv
@@ -20,7 +22,7 @@ import requests
 from tasks.arxiv_http import PoliteSession, user_agent, xml_root
 from tasks.errors import FetchError, TransientError
 from tasks.limiter import Limiter, get_limiter
-from tasks.types import Paper
+from tasks.types import Paper, is_arxiv_id
 
 if TYPE_CHECKING:
     from config.settings import Settings
@@ -30,6 +32,7 @@ ID_BATCH = 100
 ATOM = "{http://www.w3.org/2005/Atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 _VERSIONED = re.compile(r"^(?P<id>.+?)v(?P<version>\d+)$")
+log = logging.getLogger(__name__)
 
 
 class ApiSession(PoliteSession):
@@ -93,6 +96,8 @@ def split_id(short_id: str) -> tuple[str, int]:
     match = _VERSIONED.match(short_id)
     if match is None:
         raise FetchError(f"arXiv entry id {short_id!r} carries no version")
+    if not is_arxiv_id(match["id"]):
+        raise FetchError(f"arXiv entry id {short_id!r} is not an arXiv identifier")
     return match["id"], int(match["version"])
 
 
@@ -164,15 +169,45 @@ class ArxivSource:
 
     def day_papers(self, categories: list[str], start: datetime, end: datetime) -> list[Paper]:
         """Return new submissions in [start, end) and the replacements announced with them."""
-        if start.tzinfo is None or end.tzinfo is None:
-            raise ValueError("day_papers needs tz-aware start and end (see tasks.calendar)")
-        scope = category_query(categories)
-        new = self._submitted(scope, set(categories), start, end)
-        replaced = self._replaced(scope, set(categories), start, end)
-        unique: dict[str, Paper] = {}
-        for paper in new + replaced:
-            unique.setdefault(paper.arxiv_id, paper)
-        return list(unique.values())
+        return self.range_papers(categories, {None: (start, end)})[None]
+
+    def range_papers(
+        self, categories: list[str], windows: Mapping[date | None, tuple[datetime, datetime]]
+    ) -> dict[date | None, list[Paper]]:
+        """Return each batch label's papers, with one paged query for all the windows.
+
+        Submissions come from one `submittedDate` range over every window; replacements from
+        one pass down `lastUpdatedDate` to the earliest window's start. Each paper goes to the
+        window that holds its submission (new) or its latest version (replacement).
+        """
+        if any(s.tzinfo is None or e.tzinfo is None for s, e in windows.values()):
+            raise ValueError("range_papers needs tz-aware windows (see tasks.calendar)")
+        if not windows:
+            return {}
+        spans = sorted((start, end, label) for label, (start, end) in windows.items())
+        starts = [start for start, _, _ in spans]
+
+        def window_of(moment: datetime) -> tuple[datetime, datetime, date | None] | None:
+            at = bisect.bisect_right(starts, moment) - 1
+            return spans[at] if at >= 0 and moment < spans[at][1] else None
+
+        scope, wanted = category_query(categories), set(categories)
+        found: dict[date | None, dict[str, Paper]] = {label: {} for label in windows}
+        for result in self._submitted(scope, spans[0][0], max(end for _, end, _ in spans)):
+            span = window_of(result.published)
+            kind = "new" if result.primary_category in wanted else "cross"
+            paper = span and _paper(result, kind)
+            if span and paper:
+                found[span[2]].setdefault(paper.arxiv_id, as_announced(paper, span[1]))
+        for result in self._replaced(scope, spans[0][0]):
+            span = window_of(result.updated)
+            if span is None or result.published >= span[0]:
+                continue
+            kind = "replace" if result.primary_category in wanted else "replace-cross"
+            paper = _paper(result, kind)
+            if paper and paper.version > 1:
+                found[span[2]].setdefault(paper.arxiv_id, paper)
+        return {label: list(papers.values()) for label, papers in found.items()}
 
     def by_ids(self, ids: list[str]) -> list[Paper]:
         """Return the papers with these ids (with or without version), in batches of 100."""
@@ -180,45 +215,40 @@ class ArxivSource:
         for first in range(0, len(ids), ID_BATCH):
             batch = ids[first : first + ID_BATCH]
             search = arxiv.Search(id_list=batch, max_results=len(batch))
-            papers += [paper_from_result(result) for result in self.results(search, len(batch))]
+            found = (_paper(result) for result in self.results(search, len(batch)))
+            papers += [paper for paper in found if paper]
         return papers
 
-    def _submitted(
-        self, scope: str, categories: set[str], start: datetime, end: datetime
-    ) -> list[Paper]:
+    def _submitted(self, scope: str, start: datetime, end: datetime) -> Iterator[arxiv.Result]:
         search = arxiv.Search(
             query=f"{scope} AND submittedDate:[{gmt_minute(start)} TO {gmt_minute(end)}]",
             max_results=None,
             sort_by=arxiv.SortCriterion.SubmittedDate,
             sort_order=arxiv.SortOrder.Ascending,
         )
-        papers = []
-        # The API's range is whole minutes, both ends included: keep the half-open window.
-        for result in self.results(search, PAGE_SIZE):
-            if start <= result.published < end:
-                kind = "new" if result.primary_category in categories else "cross"
-                papers.append(as_announced(paper_from_result(result, kind), end))
-        return papers
+        # The API's range is whole minutes, both ends included: the caller keeps [start, end).
+        yield from self.results(search, PAGE_SIZE)
 
-    def _replaced(
-        self, scope: str, categories: set[str], start: datetime, end: datetime
-    ) -> list[Paper]:
+    def _replaced(self, scope: str, since: datetime) -> Iterator[arxiv.Result]:
         search = arxiv.Search(
             query=scope,
             max_results=None,
             sort_by=arxiv.SortCriterion.LastUpdatedDate,
             sort_order=arxiv.SortOrder.Descending,
         )
-        papers = []
         for result in self.results(search, PAGE_SIZE):
-            if result.updated < start:
-                break
-            if result.updated < end and result.published < start:
-                kind = "replace" if result.primary_category in categories else "replace-cross"
-                paper = paper_from_result(result, kind)
-                if paper.version > 1:
-                    papers.append(paper)
-        return papers
+            if result.updated < since:
+                return
+            yield result
+
+
+def _paper(result: arxiv.Result, announce_type: str = "new") -> Paper | None:
+    """Return the entry as a Paper, or None (logged) when its id is not an arXiv id."""
+    try:
+        return paper_from_result(result, announce_type)
+    except FetchError as exc:
+        log.warning("skipping an API entry: %s", exc)
+        return None
 
 
 def as_announced(paper: Paper, end: datetime) -> Paper:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -12,6 +14,14 @@ from tasks.store import WAITING
 
 STAGES = ("download", "extract", "summarize")
 STATUSES = ("ok", "failed", "waiting")
+# tasks/judge.py stores the papers of a batch the judge could not answer as step "keyword",
+# with a reason that starts so: the keyword decision stood in for the judge's.
+JUDGE_FAILED = "judge failed"
+STEP_LABELS = {
+    "judge": "by the LLM judge",
+    "keyword": "by keywords",
+    "fallback": "by keywords because the judge failed",
+}
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ SELECT s.day, s.topic, s.arxiv_id, s.version, p.title, s.score,
                  WHERE f.arxiv_id = s.arxiv_id AND f.version = s.version), []) AS failures
 FROM selections s JOIN papers p USING (arxiv_id, version)
 WHERE s.kept AND (s.topic = $topic OR $topic IS NULL) AND (s.day >= $since OR $since IS NULL)
+  AND (s.day = $day OR $day IS NULL)
 ORDER BY s.day, s.topic, s.arxiv_id, s.version
 """
 
@@ -52,13 +63,14 @@ def papers(
     topic: str | None = None,
     since: date | None = None,
     status: str | None = None,
+    day: date | None = None,
 ) -> list[PaperRow]:
-    """Return the kept papers, oldest day first, optionally of one topic, day or status."""
+    """Return the kept papers, oldest day first, of the topic, days and status if given."""
+    rows = con.execute(_PAPERS, {"topic": topic, "since": since, "day": day}).fetchall()
     found = [
-        PaperRow(day, name, arxiv_id, version, title, score,
+        PaperRow(on, name, arxiv_id, version, title, score,
                  stage_statuses(extracted, summarized, dict(failures)))
-        for day, name, arxiv_id, version, title, score, extracted, summarized, failures
-        in con.execute(_PAPERS, {"topic": topic, "since": since}).fetchall()
+        for on, name, arxiv_id, version, title, score, extracted, summarized, failures in rows
     ]  # fmt: skip
     return [row for row in found if status in (None, row.status)]
 
@@ -77,6 +89,87 @@ def stage_statuses(extracted: bool, summarized: bool, failures: dict[str, str]) 
         "summarize": summarized,
     }
     return {s: failed(s) or ("ok" if reached[s] else "-") for s in STAGES}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A topic's decision on one paper of a day: kept or dropped, by which step, and why."""
+
+    arxiv_id: str
+    version: int
+    title: str
+    kept: bool
+    step: str  # as stored: keyword | judge
+    score: float
+    confidence: float | None
+    reason: str
+    matched: tuple[str, ...]
+    excluded: tuple[str, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.arxiv_id}v{self.version}"
+
+    @property
+    def decided_by(self) -> str:
+        return decided_by(self.step, self.reason)
+
+    @property
+    def why(self) -> str:
+        return explain(self.reason, self.matched, self.excluded)
+
+
+def decided_by(step: str, reason: str) -> str:
+    """Return judge, keyword, or fallback (the judge failed and the keyword decision stood)."""
+    return "fallback" if step == "keyword" and reason.startswith(JUDGE_FAILED) else step
+
+
+def explain(reason: str, matched: Sequence[str], excluded: Sequence[str]) -> str:
+    """Return a decision's reason on one line, with the phrases that matched or were excluded."""
+    parts = [" ".join(reason.split())]
+    if matched:
+        parts.append("matched: " + ", ".join(matched))
+    if excluded:
+        parts.append("excluded: " + ", ".join(excluded))
+    return "; ".join(part for part in parts if part) or "-"
+
+
+def decisions(con: duckdb.DuckDBPyConnection, topic: str, day: date) -> list[Decision]:
+    """Return every decision `topic` made on `day`: kept first, highest score next."""
+    rows = con.execute(
+        """SELECT s.arxiv_id, s.version, coalesce(p.title, ''), s.kept, s.step, s.score,
+                  s.confidence, coalesce(s.reason, ''), s.matched, s.excluded
+           FROM selections s LEFT JOIN papers p USING (arxiv_id, version)
+           WHERE s.topic = ? AND s.day = ?
+           ORDER BY s.kept DESC, s.score DESC, s.arxiv_id, s.version""",
+        [topic, day],
+    ).fetchall()
+    return [
+        Decision(arxiv_id, version, title, kept, step, score, confidence, reason,
+                 tuple(matched or ()), tuple(excluded or ()))
+        for arxiv_id, version, title, kept, step, score, confidence, reason, matched, excluded
+        in rows
+    ]  # fmt: skip
+
+
+def decision_counts(found: Sequence[Decision]) -> str:
+    """Return one line counting kept and dropped decisions, and which step made them."""
+    kept = sum(d.kept for d in found)
+    steps = Counter(d.decided_by for d in found)
+    by_step = ", ".join(f"{steps[s]} {label}" for s, label in STEP_LABELS.items() if steps[s])
+    return f"{len(found)} decisions, {kept} kept, {len(found) - kept} dropped: {by_step}"
+
+
+def recorded_topics(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Return the topics that have any selection decision, by name."""
+    rows = con.execute("SELECT DISTINCT topic FROM selections ORDER BY 1").fetchall()
+    return [topic for (topic,) in rows]
+
+
+def latest_day(con: duckdb.DuckDBPyConnection, topic: str) -> date | None:
+    """Return the latest day with a decision of `topic`, if any."""
+    row = con.execute("SELECT max(day) FROM selections WHERE topic = ?", [topic]).fetchone()
+    return row[0] if row else None
 
 
 def papers_per_day(con: duckdb.DuckDBPyConnection) -> list[tuple]:

@@ -15,34 +15,26 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Protocol
 
-from google import genai
-from google.genai import errors as genai_errors
-from google.genai import types
 from pydantic import BaseModel, Field, ValidationError
 
 from config.settings import DEFAULT_CONFIG, Settings, Topic
 from tasks import select
+from tasks.chat import Chat, QuotaSettings, Transport, ask_json, tokens
 from tasks.errors import ConfigError, JudgeError, QuotaExhausted, TransientError
-from tasks.quota import Quota, cost_usd, get_quota
-from tasks.summarize import (
-    _NETWORK_ERRORS,
-    GEMINI_API_VERSION,
-    QuotaSettings,
-    _repair_turns,
-    _tokens,
-    _turn,
-    is_daily_quota,
-    retry_delay,
-)
+from tasks.gemini_chat import GeminiTransport
+from tasks.openai_chat import OpenAITransport
+from tasks.summarize import quota_settings, secret
 from tasks.types import Paper, Selection
 
 log = logging.getLogger(__name__)
 
 JUDGE_PROMPT_PATH = DEFAULT_CONFIG.parent / "prompts" / "judge.md"
 ABSTRACT_CHARS = 3000  # arXiv caps abstracts at 1920 characters; this only stops abuse
+SPENT = "the keyword step decides"
 
 
 class Verdict(BaseModel):
@@ -70,6 +62,8 @@ class JudgeBatch:
     prompt_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    # When the call was made: a cached batch keeps its time, so a day's spend is exact.
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -150,10 +144,36 @@ def parse_verdicts(text: str | None, keys: Sequence[str]) -> tuple[list[Verdict]
     return verdicts, problems
 
 
-class GeminiJudge:
-    """Judge with Gemini through google-genai: one call per batch, one retry at most."""
+class LLMJudge:
+    """Judge with an LLM through a chat backend: one call per batch, one retry at most."""
 
-    name = "gemini"
+    def __init__(self, chat: Chat):
+        self._chat = chat
+        self.name = chat.transport.name
+        self.model = chat.models[0]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r})"
+
+    def judge(self, papers: Sequence[Paper], topic: Topic) -> JudgeBatch:
+        """Return one verdict per paper; raise JudgeError if a retry does not fix the answer."""
+        keys = [p.key for p in papers]
+        label = f"{keys[0]}..{keys[-1]}" if len(keys) > 1 else keys[0]
+        verdicts, replies = ask_json(
+            self._chat, label, build_prompt(papers, topic), Verdicts,
+            lambda reply: parse_verdicts(reply.text, keys), "verdicts", temperature=0.0,
+        )  # fmt: skip
+        prompt, output = tokens(replies)
+        return JudgeBatch(tuple(verdicts), replies[-1].model, JUDGE_PROMPT_VERSION, prompt,
+                          output, self._chat.cost(replies))  # fmt: skip
+
+
+def _judge_chat(transport: Transport, model: str, quota: QuotaSettings | None) -> Chat:
+    return Chat(transport, [model], quota or QuotaSettings(), JudgeError, SPENT)
+
+
+class GeminiJudge(LLMJudge):
+    """Judge with Gemini through google-genai."""
 
     def __init__(
         self, api_key: str, model: str, base_url: str = "", timeout: float = 120.0,
@@ -161,97 +181,35 @@ class GeminiJudge:
     ):  # fmt: skip
         if not api_key:
             raise ConfigError("GEMINI_API_KEY is not set; set it or set llm_judge = false")
-        self.model = model
-        self._key = api_key
-        self._limits = quota or QuotaSettings()
-        options = types.HttpOptions(
-            base_url=base_url or None, api_version=GEMINI_API_VERSION,
-            timeout=int(timeout * 1000), retry_options=None,
-        )  # fmt: skip
-        self._client = genai.Client(api_key=api_key, vertexai=False, http_options=options)
+        super().__init__(_judge_chat(GeminiTransport(api_key, base_url, timeout), model, quota))
 
-    def __repr__(self) -> str:
-        return f"GeminiJudge(model={self.model!r})"
 
-    @property
-    def _quota(self) -> Quota:
-        limits = self._limits
-        return get_quota(self.model, limits.rpm, limits.concurrency, limits.budget_usd)
+class OpenAIJudge(LLMJudge):
+    """Judge through any OpenAI-compatible chat-completions endpoint."""
 
-    def judge(self, papers: Sequence[Paper], topic: Topic) -> JudgeBatch:
-        """Return one verdict per paper; raise JudgeError if a retry does not fix the answer."""
-        keys = [p.key for p in papers]
-        label = f"{keys[0]}..{keys[-1]}" if len(keys) > 1 else keys[0]
-        system, user = build_prompt(papers, topic)
-        turns = [_turn("user", user)]
-        calls = [self._generate(label, system, turns)]
-        verdicts, problems = parse_verdicts(calls[0].text, keys)
-        if problems:
-            log.warning(
-                "judge batch %s rejected (%s); asking once more", label, "; ".join(problems)
-            )
-            turns += _repair_turns(calls[0].text, problems)
-            calls.append(self._generate(label, system, turns))
-            verdicts, problems = parse_verdicts(calls[1].text, keys)
-        if problems:
-            raise JudgeError(f"no valid verdicts after one retry: {'; '.join(problems)}", label)
-        prompt, output = _tokens(calls)
-        cost = cost_usd(self._limits.prices, self.model, prompt, output)
-        return JudgeBatch(tuple(verdicts), self.model, JUDGE_PROMPT_VERSION, prompt, output, cost)
-
-    def _generate(
-        self, label: str, system: str, turns: list[types.Content]
-    ) -> types.GenerateContentResponse:
-        """Make one generateContent call, mapping failures to our error types."""
-        config = types.GenerateContentConfig(
-            system_instruction=system, response_mime_type="application/json",
-            response_schema=Verdicts, temperature=0.0,
-            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
-        )  # fmt: skip
-        try:
-            with self._quota.call(label):
-                response = self._client.models.generate_content(
-                    model=self.model, contents=turns, config=config
-                )
-        # `from None`: the SDK error holds the HTTP request, whose headers carry the API key.
-        except genai_errors.APIError as exc:
-            raise self._api_error(exc, label) from None
-        except genai_errors.UnknownApiResponseError:
-            raise TransientError("Gemini answered with a non-JSON body", label) from None
-        except _NETWORK_ERRORS as exc:
-            message = f"Gemini request failed: {type(exc).__name__} {exc}".replace(self._key, "***")
-            raise TransientError(message.strip(), label) from None
-        self._quota.charge(cost_usd(self._limits.prices, self.model, *_tokens([response])))
-        return response
-
-    def _api_error(self, exc: genai_errors.APIError, label: str) -> Exception:
-        status = f"{exc.code} {exc.status or ''}".strip()
-        message = f"Gemini returned {status}: {exc.message or exc.details}".replace(
-            self._key, "***"
-        )
-        if exc.code == 429 and is_daily_quota(exc):
-            self._quota.exhaust(f"{self.model}'s daily quota is used up")
-            return QuotaExhausted(f"{message}; the keyword step decides", label)
-        if exc.code == 429:
-            delay = retry_delay(exc)
-            self._quota.back_off(delay)
-            return TransientError(message, label, retry_after=delay)
-        if exc.code == 408 or exc.code >= 500:
-            return TransientError(message, label)
-        return JudgeError(message, label)
+    def __init__(
+        self, base_url: str, model: str, api_key: str = "", timeout: float = 120.0,
+        quota: QuotaSettings | None = None,
+    ):  # fmt: skip
+        super().__init__(_judge_chat(OpenAITransport(base_url, api_key, timeout), model, quota))
 
 
 def make_judge(settings: Settings, backend: str | None = None, model: str = "") -> Judge | None:
-    """Return the judge the settings ask for, or None: no key, extractive, or switched off."""
-    key = settings.gemini_api_key.get_secret_value().strip() if settings.gemini_api_key else ""
-    if not (settings.llm_judge and key) or (backend or settings.llm_backend) == "extractive":
+    """Return the judge the settings ask for, or None: extractive, switched off, or no endpoint.
+
+    `backend` is the run's summarizer backend (default: the settings'), `auto` as there.
+    """
+    choice = settings.resolved_backend(backend)
+    if not settings.llm_judge or choice not in ("gemini", "openai"):
         return None
-    limits = QuotaSettings(
-        settings.llm_rpm, settings.llm_concurrency, settings.llm_budget_usd, settings.llm_prices
-    )
-    return GeminiJudge(
-        key, model or settings.llm_model, settings.gemini_base_url, settings.llm_timeout, limits
-    )
+    model, limits = model or settings.llm_model, quota_settings(settings)
+    if choice == "openai" and settings.openai_base_url:
+        key = secret(settings.openai_api_key)
+        return OpenAIJudge(settings.openai_base_url, model, key, settings.llm_timeout, limits)
+    key = secret(settings.gemini_api_key)
+    if choice == "gemini" and key:
+        return GeminiJudge(key, model, settings.gemini_base_url, settings.llm_timeout, limits)
+    return None
 
 
 def keyword_net(papers: Sequence[Paper], topic: Topic) -> list[Selection]:
@@ -316,7 +274,7 @@ def _alone(s: Selection, min_score: float) -> Selection:
 
 def _fallback(s: Selection, exc: Exception, min_score: float) -> Selection:
     reason = f"judge failed ({exc}); keyword decision: {_score(s, min_score)}"
-    return replace(s, step="keyword", reason=reason)
+    return replace(s, step="fallback", reason=reason)
 
 
 def _below_net(s: Selection, min_score: float) -> Selection:

@@ -1,5 +1,8 @@
 """LLM quotas: pace requests per minute, cap concurrency, stop at a daily limit or budget.
 
+The budget (`llm_budget_usd`) is per UTC calendar day: each run starts from the day's spend
+recorded in DuckDB (summaries and judge calls) and stops calling once the sum reaches it.
+
 One `Quota` per model and process, shared by every summarize task, so a 429's RetryInfo
 delay holds back all calls, not only the one that was refused.
 """
@@ -54,8 +57,10 @@ class Quota:
         """Raise QuotaExhausted once the daily quota or the budget is used up."""
         if self.exhausted:
             raise QuotaExhausted(self.exhausted, paper)
-        if self.budget_usd and self.spent_usd >= self.budget_usd:
-            raise QuotaExhausted(f"the LLM budget of ${self.budget_usd:.2f} is spent", paper)
+        if self.budget_usd and _spent_before + self.spent_usd >= self.budget_usd:
+            raise QuotaExhausted(
+                f"the daily LLM budget of ${self.budget_usd:.2f} is spent", paper
+            )  # fmt: skip
 
     def back_off(self, seconds: float) -> None:
         """Start no call for `seconds` (a per-minute 429's RetryInfo)."""
@@ -73,6 +78,21 @@ class Quota:
 
 _quotas: dict[str, Quota] = {}
 _quotas_lock = threading.Lock()
+_spent_before = 0.0  # what earlier runs spent today, as DuckDB records it
+
+
+def begin_run(spent_today: float) -> None:
+    """Start a run's accounting from what DuckDB says was spent today (UTC) so far.
+
+    The budget is daily: every run of the day, in this process or another, counts against it.
+    What this process spent before is in that sum, so its own tally starts again from zero.
+    """
+    global _spent_before
+    with _quotas_lock:
+        _spent_before = spent_today
+        for quota in _quotas.values():
+            with quota._lock:
+                quota.spent_usd = 0.0
 
 
 def get_quota(model: str, rpm: float, concurrency: int, budget_usd: float) -> Quota:
@@ -84,6 +104,8 @@ def get_quota(model: str, rpm: float, concurrency: int, budget_usd: float) -> Qu
 
 
 def reset_quotas() -> None:
-    """Forget every quota (a new run, or a test)."""
+    """Forget every quota and the day's spend (a new run, or a test)."""
+    global _spent_before
     with _quotas_lock:
         _quotas.clear()
+        _spent_before = 0.0

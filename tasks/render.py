@@ -16,7 +16,8 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tasks.inert import attr, inline, plain, url
-from tasks.store import PaperView, is_waiting
+from tasks.store import is_waiting
+from tasks.views import PaperView
 
 __all__ = ["Layout", "Post", "attr", "figures_allowed", "inline", "render_post", "url"]
 
@@ -212,11 +213,17 @@ def _disclaimer(views: list[PaperView], language: str) -> list[str]:
                 f"({inline(model)}) from the papers' own sentences; no language model rewrote them"
             )
         else:
+            # Gemini's models link to Google's page; others (an OpenAI-compatible endpoint)
+            # are named only: the post cannot know which service served them.
+            name = (
+                f"[{inline(model)}](https://ai.google.dev/)"
+                if backend == "gemini"
+                else (inline(model))
+            )
             lines.append(
-                f"以下内容由大语言模型 [{inline(model)}](https://ai.google.dev/) 生成，"
-                "如有错误，仅供参考，谨慎使用"
+                f"以下内容由大语言模型 {name} 生成，如有错误，仅供参考，谨慎使用"
                 if language == "zh"
-                else f"The summaries below were written by the language model "
-                f"[{inline(model)}](https://ai.google.dev/); they may contain errors"
+                else f"The summaries below were written by the language model {name}; "
+                "they may contain errors"
             )
     return lines

@@ -7,6 +7,7 @@ licence (`dc:rights`), which the API lacks. Its channel pubDate is the batch's l
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
@@ -21,6 +22,8 @@ from tasks.types import Paper
 ARXIV_NS = "{http://arxiv.org/schemas/atom}"
 DC_NS = "{http://purl.org/dc/elements/1.1/}"
 GUID_PREFIX = "oai:arXiv.org:"
+FEED_CAP = 2000  # a feed lists at most this many items: a full one may have lost some
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,13 @@ def parse_rss(content: bytes) -> RssFeed:
         raise FetchError("arXiv RSS document has no <channel>")
     published = _when(channel.findtext("pubDate")) or _when(channel.findtext("lastBuildDate"))
     label = published.astimezone(EASTERN).date() if published else None
-    items = tuple(_item(item) for item in channel.iterfind("item"))
-    return RssFeed(label, published, items)
+    items = []
+    for element in channel.iterfind("item"):
+        try:
+            items.append(_item(element))
+        except FetchError as exc:  # one malformed item never costs the rest of the batch
+            log.warning("skipping an RSS item: %s", exc)
+    return RssFeed(label, published, tuple(items))
 
 
 def rss_papers(
@@ -83,9 +91,17 @@ def rss_papers(
     """Return the label of the batch in the feed and its papers with full API metadata.
 
     The caller compares the label with the day it wants: before midnight ET the feed still
-    holds the previous batch, and on weekends and holidays it is empty.
+    holds the previous batch, and on weekends and holidays it is empty. A feed at arXiv's
+    item cap may be cut short, so it names no label and the caller rebuilds the batch from
+    the API instead.
     """
     feed = parse_rss(fetch_rss(session, rss_url, categories))
+    if len(feed.items) >= FEED_CAP:
+        log.warning(
+            "the RSS feed for %s holds %d items, arXiv's cap, and may be incomplete; "
+            "the batch is rebuilt from the API", "+".join(categories), len(feed.items),
+        )  # fmt: skip
+        return None, []
     return feed.label, complete(source, feed)
 
 
@@ -101,7 +117,9 @@ def complete(source: ArxivSource, feed: RssFeed) -> list[Paper]:
     papers = []
     for key, item in zip(keys, unique, strict=True):
         found = by_key.get(key) or _from_feed(item, feed.published)
-        papers.append(replace(found, announce_type=item.announce_type, licence=item.licence))
+        papers.append(replace(
+            found, announce_type=item.announce_type, licence=item.licence, source="rss"
+        ))  # fmt: skip
     return papers
 
 

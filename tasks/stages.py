@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,14 +19,26 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 
 from config.settings import Topic, get_settings
-from tasks import calendar, download, fetch, guard, oai, render, rss, select, store, summarize
+from tasks import (
+    calendar,
+    download,
+    fetch,
+    guard,
+    oai,
+    render,
+    rss,
+    select,
+    store,
+    summarize,
+    views,
+)
 from tasks.arxiv_http import PoliteSession
 from tasks.errors import ConfigError, is_transient
 from tasks.judge import JUDGE_PROMPT_VERSION, JudgeBatch, make_judge
 from tasks.limiter import get_limiter
-from tasks.store import PaperView
 from tasks.summary import SummaryRecord
-from tasks.types import Extraction, Failure, Paper, Selection
+from tasks.types import DayNote, Extraction, Failure, JudgeCalls, Listing, Paper, Selection
+from tasks.views import PaperView
 
 EXTRACTOR_VERSION = "extract-v3"  # bump whenever extraction changes its output
 RETRY_DELAYS = [2, 10, 30]  # the default of the `retry_delays` setting, which Stages applies
@@ -87,6 +101,40 @@ def fetch_papers(api_url: str, categories: list[str], day: date) -> list[Paper]:
         if label == day:
             return papers
     return source.day_papers(categories, *window)
+
+
+def _range_key(api_url: str, categories: list[str], labels: list[date]) -> str:
+    holidays = get_settings().holidays
+    windows = [(label, calendar.batch_window(label, holidays)) for label in labels]
+    return _key("fetch-range", api_url, sorted(categories), windows)
+
+
+def _range_name() -> str:
+    from prefect.runtime import task_run
+
+    labels = task_run.parameters.get("labels") or ["none"]
+    return f"fetch-range-{labels[0]}-to-{labels[-1]}"
+
+
+@task(
+    name="fetch-range",
+    task_run_name=_range_name,
+    retries=3,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=_transient,
+    cache_policy=_keyed(_range_key),
+    persist_result=True,
+)
+def fetch_range(api_url: str, categories: list[str], labels: list[date]) -> dict[date, list[Paper]]:
+    """Return the papers of several past batch labels, with one paged query for all of them."""
+    settings = get_settings()
+    windows = {label: calendar.batch_window(label, settings.holidays) for label in labels}
+    source = fetch.ArxivSource(
+        api_url, settings.arxiv_min_interval, settings.arxiv_timeout, settings.user_agent,
+        limiter=get_limiter(settings.arxiv_min_interval, settings.arxiv_lock),
+    )  # fmt: skip
+    found = source.range_papers(categories, {k: w for k, w in windows.items() if w})
+    return {label: found.get(label, []) for label in labels}
 
 
 @task(
@@ -157,10 +205,11 @@ def download_pdf(paper: Paper, pdf_url: str, dest_dir: Path) -> Path:
 def extract_pdf(pdf: Path, paper: Paper, figure_dir: Path, max_figures: int) -> Extraction:
     """Read sections, affiliation, links and figures from a PDF, in a guarded child process."""
     settings = get_settings()
-    return guard.extract_guarded(
+    extraction = guard.extract_guarded(
         pdf, paper.arxiv_id, paper.version, figure_dir, max_figures,
         settings.extract_timeout, settings.extract_memory_mb, settings.extract_max_pages,
     )  # fmt: skip
+    return replace(extraction, extractor=EXTRACTOR_VERSION)
 
 
 @task(
@@ -190,9 +239,10 @@ def summarize_paper(
     return summarizer.summarize(paper, extraction, language)
 
 
-def _judge_key(papers: list[Paper], topic: Topic, model: str) -> str:
+def _judge_key(papers: list[Paper], topic: Topic, model: str, backend: str = "") -> str:
     # Per paper version, topic definition, model and prompt: any change asks the judge again.
-    return _key("judge", [p.key for p in papers], topic.definition(), model, JUDGE_PROMPT_VERSION)
+    return _key("judge", [p.key for p in papers], topic.definition(), backend, model,
+                JUDGE_PROMPT_VERSION)  # fmt: skip
 
 
 @task(
@@ -201,14 +251,17 @@ def _judge_key(papers: list[Paper], topic: Topic, model: str) -> str:
     retries=3,
     retry_delay_seconds=RETRY_DELAYS,
     retry_condition_fn=_transient,
-    cache_policy=_keyed(lambda papers, topic, model: _judge_key(papers, topic, model)),
+    cache_policy=_keyed(
+        lambda papers, topic, model, backend="": _judge_key(papers, topic, model, backend)
+    ),
     persist_result=True,
 )
-def judge_papers(papers: list[Paper], topic: Topic, model: str) -> JudgeBatch:
+def judge_papers(papers: list[Paper], topic: Topic, model: str, backend: str = "") -> JudgeBatch:
     """Judge one batch of a topic's keyword candidates on title and abstract."""
-    found = make_judge(get_settings(), model=model)
+    found = make_judge(get_settings(), backend or None, model)  # the run's backend, as summaries
     if found is None:
-        raise ConfigError("the relevance judge needs GEMINI_API_KEY and llm_judge = true")
+        raise ConfigError("the relevance judge needs llm_judge = true and GEMINI_API_KEY or "
+                          "DIGEST_OPENAI_BASE_URL")  # fmt: skip
     return found.judge(papers, topic)
 
 
@@ -219,32 +272,44 @@ class TaskJudge:
         self.task, self.name, self.model = judge_task, name, model
 
     def judge(self, papers: Any, topic: Topic) -> JudgeBatch:
-        return self.task(list(papers), topic, self.model)
+        return self.task(list(papers), topic, self.model, self.name)
 
 
 # No retries here: store.connect waits for another process's lock itself, with backoff.
 @task(name="store", task_run_name="store-{kind}", cache_policy=NO_CACHE)
 def store_results(db_path: Path, kind: str, items: list[Any], day: date | None = None) -> int:
-    """Upsert results into DuckDB; safe to repeat."""
+    """Upsert results into DuckDB, in one transaction; safe to repeat."""
+    by_type: dict[type, list[Any]] = defaultdict(list)
+    for item in items:
+        by_type[type(item)].append(item)
+    unknown = set(by_type) - set(_SAVERS)
+    if unknown:
+        raise TypeError(f"cannot store {', '.join(sorted(t.__name__ for t in unknown))}")
     with store.connect(db_path) as con:
-        for item in items:
-            _save(con, item, day)
+        con.execute("BEGIN")
+        for kind_of, save in _SAVERS.items():
+            if by_type.get(kind_of):
+                save(con, by_type[kind_of], day)
+        con.execute("COMMIT")
     return len(items)
 
 
-def _save(con: Any, item: Any, day: date | None) -> None:
-    if isinstance(item, Paper):
-        store.save_papers(con, [item])
-    elif isinstance(item, Selection):
-        store.save_selections(con, day, [item])
-    elif isinstance(item, Extraction):
-        store.save_extraction(con, item)
-    elif isinstance(item, SummaryRecord):
-        store.save_summary(con, item)
-    elif isinstance(item, Failure):
-        store.save_failure(con, item)
-    else:
-        raise TypeError(f"cannot store {type(item).__name__}")
+def _each(save: Any) -> Any:
+    return lambda con, items, _day: [save(con, item) for item in items]
+
+
+_SAVERS: dict[type, Any] = {
+    Paper: lambda con, items, _day: store.save_papers(con, items),
+    Listing: _each(
+        lambda con, x: store.save_listing(con, x.categories, x.day, x.window, list(x.papers))
+    ),  # fmt: skip
+    Selection: lambda con, items, day: store.save_selections(con, day, items),
+    JudgeCalls: _each(lambda con, x: store.save_judgements(con, x.topic, x.day, x.batches)),
+    Extraction: _each(store.save_extraction),
+    SummaryRecord: _each(store.save_summary),
+    Failure: _each(store.save_failure),
+    DayNote: _each(lambda con, x: store.save_empty_day(con, x.topic, x.day, x.reason)),
+}
 
 
 @task(name="render", task_run_name="render-{slug}-{day}", cache_policy=NO_CACHE)
@@ -258,17 +323,17 @@ def render_day(
         settings.post_format, settings.figure_base_url, settings.figure_output_dir
     )
     with store.connect(db_path) as con:
-        views: list[PaperView] = store.load_day(con, topic, day, language, settings.updated_papers)
-        if not views:
+        shown: list[PaperView] = views.load_day(con, topic, day, language, settings.updated_papers)
+        if not shown:
             return None
         post = render.render_post(
-            topic, slug, language, day, views, front, output_dir, figure_dir, figure_policy,
+            topic, slug, language, day, shown, front, output_dir, figure_dir, figure_policy,
             layout,
         )  # fmt: skip
-        failed = sum(1 for v in views if v.failures)
-        models = sorted({v.summary.model for v in views if v.summary})
-        prompts = sorted({v.summary.prompt_version for v in views if v.summary})
-        store.save_digest(con, topic, day, str(post.path), len(views), failed, models, prompts)
+        failed = sum(1 for v in shown if v.failures)
+        models = sorted({v.summary.model for v in shown if v.summary})
+        prompts = sorted({v.summary.prompt_version for v in shown if v.summary})
+        store.save_digest(con, topic, day, str(post.path), len(shown), failed, models, prompts)
     return post
 
 
@@ -285,6 +350,7 @@ class Stages:
 
         delays = {"retry_delay_seconds": retry_delays} if retry_delays else {}
         self.fetch_papers = bind(fetch_papers, **delays)
+        self.fetch_range = bind(fetch_range, **delays)
         self.fetch_licences = bind(fetch_licences, **delays)
         self.select_papers = bind(select_papers)
         self.download_pdf = bind(download_pdf, **delays)

@@ -1,4 +1,8 @@
-"""DuckDB, the durable record: schema, idempotent upserts, and the day's view for rendering."""
+"""DuckDB, the durable record: schema, migrations, the lock, idempotent upserts.
+
+Reading the record back (the day's view for rendering, listings, what is done) is in
+`tasks.views`.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,20 @@ import random
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from tasks.errors import DigestError
-from tasks.summary import PaperSummary, SummaryRecord
-from tasks.types import Extraction, Failure, Figure, Paper, Selection
+from tasks.summary import SummaryRecord
+from tasks.types import Extraction, Failure, Paper, Selection
+from tasks.views import listing_scope
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Another process (a backfill beside a daily run) holds the file for one short write at a time;
 # waiting this long means it is stuck, not busy.
 LOCK_TIMEOUT = 300.0
@@ -62,6 +67,19 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE selections ADD COLUMN step VARCHAR DEFAULT 'keyword';
     ALTER TABLE selections ADD COLUMN reason VARCHAR DEFAULT '';
     ALTER TABLE selections ADD COLUMN confidence DOUBLE;
+    """,
+    5: """
+    ALTER TABLE papers ADD COLUMN source VARCHAR DEFAULT 'api';
+    ALTER TABLE extractions ADD COLUMN extractor VARCHAR DEFAULT '';
+    ALTER TABLE summaries ADD COLUMN created_at TIMESTAMPTZ;
+    ALTER TABLE digests ADD COLUMN note VARCHAR DEFAULT '';
+    CREATE TABLE judgements (
+        topic VARCHAR, day DATE, batch INTEGER, model VARCHAR, prompt_version VARCHAR,
+        papers INTEGER, prompt_tokens INTEGER, output_tokens INTEGER, cost_usd DOUBLE,
+        created_at TIMESTAMPTZ, PRIMARY KEY (topic, day, batch));
+    CREATE TABLE listings (
+        scope VARCHAR, day DATE, window_start TIMESTAMPTZ, window_end TIMESTAMPTZ,
+        papers VARCHAR[], fetched_at TIMESTAMPTZ, PRIMARY KEY (scope, day));
     """,
 }
 
@@ -164,7 +182,7 @@ def save_papers(con: duckdb.DuckDBPyConnection, papers: Iterable[Paper]) -> None
     """Upsert paper metadata."""
     _upsert(con, "papers", [
         (p.arxiv_id, p.version, p.title, list(p.authors), p.abstract, p.published, p.updated,
-         list(p.categories), p.primary_category, p.comment, p.licence, p.announce_type)
+         list(p.categories), p.primary_category, p.comment, p.licence, p.announce_type, p.source)
         for p in papers
     ])  # fmt: skip
 
@@ -184,7 +202,7 @@ def save_extraction(con: duckdb.DuckDBPyConnection, ex: Extraction) -> None:
     """Upsert what was read from a PDF, replacing its figures."""
     _upsert(con, "extractions", [(
         ex.arxiv_id, ex.version, ex.pages, ex.affiliation, list(ex.links),
-        json.dumps(ex.sections, ensure_ascii=False),
+        json.dumps(ex.sections, ensure_ascii=False), ex.extractor,
     )])  # fmt: skip
     con.execute("DELETE FROM figures WHERE arxiv_id = ? AND version = ?", [ex.arxiv_id, ex.version])
     _upsert(con, "figures", [
@@ -201,6 +219,7 @@ def save_summary(con: duckdb.DuckDBPyConnection, rec: SummaryRecord) -> None:
     _upsert(con, "summaries", [(
         rec.arxiv_id, rec.version, rec.language, rec.backend, rec.model, rec.prompt_version,
         rec.summary.model_dump_json(), rec.prompt_tokens, rec.output_tokens, rec.cost_usd,
+        rec.created_at,
     )])  # fmt: skip
     clear_failure(con, rec.arxiv_id, rec.version, "summarize")
 
@@ -221,144 +240,44 @@ def clear_failure(con: duckdb.DuckDBPyConnection, arxiv_id: str, version: int, s
 
 
 def save_digest(
-    con: duckdb.DuckDBPyConnection, topic: str, day: date, path: str, papers: int,
-    failures: int, models: list[str], prompt_versions: Iterable[str] = (),
+    con: duckdb.DuckDBPyConnection, topic: str, day: date, path: str | None, papers: int,
+    failures: int, models: list[str], prompt_versions: Iterable[str] = (), note: str = "",
 ) -> None:  # fmt: skip
-    """Record the post written for a topic and day."""
-    _upsert(con, "digests", [(topic, day, path, papers, failures, models, list(prompt_versions))])
+    """Record the post written for a topic and day, or (no path) why there is none."""
+    _upsert(con, "digests", [
+        (topic, day, path, papers, failures, models, list(prompt_versions), note)
+    ])  # fmt: skip
+
+
+def save_empty_day(con: duckdb.DuckDBPyConnection, topic: str, day: date, reason: str) -> None:
+    """Record that `topic` has no post for `day`, and why (no batch, no matching paper)."""
+    save_digest(con, topic, day, None, 0, 0, [], note=reason)
+
+
+def save_judgements(
+    con: duckdb.DuckDBPyConnection, topic: str, day: date, batches: Iterable[Any]
+) -> None:
+    """Record the relevance judge's calls for a topic and day: model, tokens, cost."""
+    con.execute("DELETE FROM judgements WHERE topic = ? AND day = ?", [topic, day])
+    _upsert(con, "judgements", [
+        (topic, day, n, b.model, b.prompt_version, len(b.verdicts), b.prompt_tokens,
+         b.output_tokens, b.cost_usd, b.created_at)
+        for n, b in enumerate(batches)
+    ])  # fmt: skip
+
+
+def save_listing(
+    con: duckdb.DuckDBPyConnection, categories: Iterable[str], day: date,
+    window: tuple[datetime, datetime], papers: list[Paper],
+) -> None:  # fmt: skip
+    """Record the papers a batch lists in `categories`, fetched ahead with a whole range."""
+    save_papers(con, papers)
+    _upsert(con, "listings", [(
+        listing_scope(categories), day, window[0], window[1], [p.key for p in papers],
+        datetime.now(UTC),
+    )])  # fmt: skip
 
 
 def is_lock_conflict(error: BaseException | None) -> bool:
     """Return True if `error` is DuckDB refusing its file lock, held by another process."""
     return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
-
-
-def load_digest(con: duckdb.DuckDBPyConnection, topic: str, day: date) -> tuple | None:
-    """Return (path, papers, failures) of the post written for `topic` and `day`, if any."""
-    return con.execute(
-        "SELECT path, papers, failures FROM digests WHERE topic = ? AND day = ?", [topic, day]
-    ).fetchone()
-
-
-def day_tokens(con: duckdb.DuckDBPyConnection, topic: str, day: date, language: str) -> int:
-    """Return the LLM tokens spent summarizing the papers `topic` kept on `day`."""
-    row = con.execute(
-        """SELECT sum(coalesce(m.prompt_tokens, 0) + coalesce(m.output_tokens, 0))
-           FROM selections s JOIN summaries m USING (arxiv_id, version)
-           WHERE s.topic = ? AND s.day = ? AND s.kept AND m.language = ?""",
-        [topic, day, language],
-    ).fetchone()
-    return int(row[0] or 0) if row else 0
-
-
-@dataclass(frozen=True)
-class Previous:
-    """The earlier version of a paper that the topic already published, and on which day."""
-
-    day: date
-    version: int
-
-
-@dataclass(frozen=True)
-class PaperView:
-    """Everything the post shows for one paper, read back from the database."""
-
-    paper: Paper
-    selection: Selection
-    extraction: Extraction | None
-    summary: SummaryRecord | None
-    failures: tuple[Failure, ...]
-    previously: Previous | None = None
-
-
-def load_day(
-    con: duckdb.DuckDBPyConnection, topic: str, day: date, language: str,
-    updated_papers: str = "updated",
-) -> list[PaperView]:  # fmt: skip
-    """Return the kept papers of `topic` on `day`, new announcements first, newest id next.
-
-    A new version of a paper the topic kept on an earlier day carries `previously` when
-    `updated_papers` is "updated", is left out when it is "skip", and counts as new for "new".
-    """
-    rows = con.execute(
-        """SELECT p.*, s.score, s.matched, s.excluded, s.step, s.reason, s.confidence
-           FROM selections s
-           JOIN papers p USING (arxiv_id, version)
-           WHERE s.topic = ? AND s.day = ? AND s.kept
-           ORDER BY p.announce_type = 'new' DESC, p.arxiv_id DESC""",
-        [topic, day],
-    ).fetchall()
-    views = [_view(con, row, topic, language) for row in rows]
-    if updated_papers == "new":
-        return views
-    views = [replace(v, previously=_previously(con, topic, day, v.paper)) for v in views]
-    return [v for v in views if not (updated_papers == "skip" and v.previously)]
-
-
-def _previously(
-    con: duckdb.DuckDBPyConnection, topic: str, day: date, paper: Paper
-) -> Previous | None:
-    """Return the latest earlier version of `paper` that `topic` kept on an earlier day."""
-    row = con.execute(
-        """SELECT day, version FROM selections
-           WHERE topic = ? AND arxiv_id = ? AND kept AND day < ? AND version < ?
-           ORDER BY day DESC, version DESC LIMIT 1""",
-        [topic, paper.arxiv_id, day, paper.version],
-    ).fetchone()
-    return Previous(row[0], row[1]) if row else None
-
-
-def _view(con: duckdb.DuckDBPyConnection, row: tuple, topic: str, language: str) -> PaperView:
-    paper = Paper(
-        arxiv_id=row[0], version=row[1], title=row[2], authors=tuple(row[3]), abstract=row[4],
-        published=row[5], updated=row[6], categories=tuple(row[7]), primary_category=row[8],
-        comment=row[9], licence=row[10], announce_type=row[11],
-    )  # fmt: skip
-    selection = Selection(paper.arxiv_id, paper.version, topic, True, row[12], tuple(row[13]),
-                          tuple(row[14]), row[15], row[16], row[17])  # fmt: skip
-    key = [paper.arxiv_id, paper.version]
-    return PaperView(
-        paper=paper,
-        selection=selection,
-        extraction=_extraction(con, key),
-        summary=_summary(con, key, language),
-        failures=tuple(
-            Failure(paper.arxiv_id, paper.version, stage, reason)
-            for stage, reason in con.execute(
-                "SELECT stage, reason FROM failures WHERE arxiv_id = ? AND version = ? "
-                "ORDER BY stage", key
-            ).fetchall()
-        ),
-    )  # fmt: skip
-
-
-def _extraction(con: duckdb.DuckDBPyConnection, key: list) -> Extraction | None:
-    row = con.execute(
-        "SELECT pages, affiliation, links, sections FROM extractions "
-        "WHERE arxiv_id = ? AND version = ?", key
-    ).fetchone()  # fmt: skip
-    if row is None:
-        return None
-    figures = tuple(
-        Figure(idx, page, tuple(bbox), caption, width, height, sha, path)
-        for idx, page, bbox, caption, width, height, sha, path in con.execute(
-            "SELECT idx, page, bbox, caption, width, height, sha256, path FROM figures "
-            "WHERE arxiv_id = ? AND version = ? ORDER BY idx", key
-        ).fetchall()
-    )  # fmt: skip
-    return Extraction(key[0], key[1], row[0], json.loads(row[3]), row[1], tuple(row[2]), figures)
-
-
-def _summary(con: duckdb.DuckDBPyConnection, key: list, language: str) -> SummaryRecord | None:
-    row = con.execute(
-        "SELECT backend, model, prompt_version, language, summary, prompt_tokens, output_tokens, "
-        "cost_usd "
-        "FROM summaries WHERE arxiv_id = ? AND version = ? ORDER BY language = ? DESC LIMIT 1",
-        key + [language],
-    ).fetchone()  # fmt: skip
-    if row is None:
-        return None
-    return SummaryRecord(
-        key[0], key[1], row[0], row[1], row[2], row[3],
-        PaperSummary.model_validate_json(row[4]), row[5], row[6], row[7],
-    )  # fmt: skip

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
@@ -48,3 +49,5 @@ class SummaryRecord:
     prompt_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    # When the summary was made: a cached record keeps its time, so a day's spend is exact.
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))

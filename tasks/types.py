@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 ARXIV_ABS = "https://arxiv.org/abs/"
 ARXIV_PDF = "https://arxiv.org/pdf/"
+# New-style (2410.03665, 0704.0001) and old-style (hep-th/9901001, math.AG/0301001) ids.
+ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z-]{2,})?/\d{7})$")
+
+
+def is_arxiv_id(text: str) -> bool:
+    """Return True if `text` is an arXiv id without version, in either style."""
+    return bool(ARXIV_ID.match(text))
 
 
 def file_stem(arxiv_id: str, version: int) -> str:
@@ -30,6 +39,8 @@ class Paper:
     comment: str = ""
     licence: str = ""
     announce_type: str = "new"
+    # "rss": from the live feed; "api": reconstructed from the API by the batch's window.
+    source: str = "api"
 
     @property
     def key(self) -> str:
@@ -55,7 +66,8 @@ class Selection:
     score: float
     matched: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
-    # Which step decided ("keyword" or "judge"), why, and how sure the judge was (0..1).
+    # Which step decided ("keyword", "judge", or "fallback": the judge failed, keywords
+    # decided), why, and how sure the judge was (0..1).
     step: str = "keyword"
     reason: str = ""
     confidence: float | None = None
@@ -86,6 +98,7 @@ class Extraction:
     affiliation: str = ""
     links: tuple[str, ...] = ()
     figures: tuple[Figure, ...] = ()
+    extractor: str = ""  # the extractor version that read it (tasks.stages.EXTRACTOR_VERSION)
 
 
 @dataclass(frozen=True)
@@ -96,3 +109,31 @@ class Failure:
     version: int
     stage: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The papers a batch lists in some categories, fetched ahead with a whole date range."""
+
+    categories: tuple[str, ...]
+    day: date
+    window: tuple[datetime, datetime]
+    papers: tuple[Paper, ...]
+
+
+@dataclass(frozen=True)
+class DayNote:
+    """A topic's day without a post, and why: no batch that day, or no paper on the topic."""
+
+    topic: str
+    day: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class JudgeCalls:
+    """The relevance judge's batches (tasks.judge.JudgeBatch) for a topic and day."""
+
+    topic: str
+    day: date
+    batches: tuple[Any, ...]

@@ -15,7 +15,7 @@ def prefect_harness():
     """Start Prefect's test harness once (it costs seconds) and share it."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=60):
+    with prefect_test_harness(server_startup_timeout=120):
         yield
 
 

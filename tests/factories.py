@@ -47,7 +47,10 @@ def summary(text: str = "内容") -> PaperSummary:
     )
 
 
+MADE = datetime(2024, 10, 7, 1, 0, tzinfo=UTC)  # when the factory's summaries were made
+
+
 def record(p: Paper, text: str = "内容") -> SummaryRecord:
     """Return a SummaryRecord for `p`."""
     return SummaryRecord(p.arxiv_id, p.version, "gemini", "gemini-2.5-flash", "summary-v1", "zh",
-                         summary(text), 1200, 400)  # fmt: skip
+                         summary(text), 1200, 400, created_at=MADE)  # fmt: skip

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime
+from urllib.parse import unquote_plus
 
+import duckdb
 import pytest
 from typer.testing import CliRunner
 
@@ -45,11 +47,18 @@ def fakes(tmp_path_factory, prefect_harness):
     get_settings.cache_clear()
 
 
+API_QUERIES: list[str] = []  # the first backfill's API requests
+
+
 @pytest.fixture(scope="module")
 def first(fakes):
     from flows.backfill import backfill
 
-    return backfill(start=date(2024, 10, 4), end=date(2024, 10, 9), topics=[TOPIC])
+    arxiv, _ = fakes
+    arxiv.requests.clear()
+    reports = backfill(start=date(2024, 10, 4), end=date(2024, 10, 9), topics=[TOPIC])
+    API_QUERIES.extend(p for p in arxiv.paths if p.startswith("/api"))
+    return reports
 
 
 def by_day(reports) -> dict[date, object]:
@@ -68,6 +77,20 @@ def test_every_batch_runs_and_weekend_and_holiday_are_skipped_with_reason(first)
         report = days[day]
         assert (report.papers, report.failures) == (1, 0), report
         assert report.post and report.post.endswith(f"{day}-diffusion-models.md")
+
+
+def test_the_ranges_metadata_comes_in_two_queries_and_every_day_is_recorded(fakes, first):
+    # One submittedDate range over the three labels and one lastUpdatedDate pass, instead of
+    # two queries per label.
+    assert len(API_QUERIES) == 2, API_QUERIES
+    assert "submittedDate:[202410021800 TO 202410071800]" in unquote_plus(API_QUERIES[0])
+    _, data = fakes
+    with duckdb.connect(str(data / "digest.duckdb"), read_only=True) as con:
+        listed = con.execute("SELECT day, len(papers) FROM listings ORDER BY day").fetchall()
+        notes = dict(con.execute("SELECT day, note FROM digests WHERE path IS NULL").fetchall())
+    assert listed == [(date(2024, 10, 4), 1), (date(2024, 10, 7), 2), (date(2024, 10, 8), 1)]
+    assert notes[date(2024, 10, 5)] == "weekend: arXiv has no batch"
+    assert notes[date(2024, 10, 9)].startswith("holiday")
 
 
 def test_a_second_backfill_repeats_no_complete_day(fakes, first):

@@ -1,8 +1,9 @@
-"""bench/day.py end to end on a tiny day: every measure is reported; the rerun is all cache."""
+"""The benchmarks end to end, tiny: every measure is reported and sane; never a timing."""
 
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 from bench import report
 from bench.day import DayReport, run_day_bench
@@ -27,6 +28,10 @@ def test_a_tiny_day_reports_every_measure_and_a_free_rerun(prefect_harness, tmp_
     for heading in ("## Machine", "## Parameters", "## Results", "## Targets", "## Analysis"):
         assert heading in text
     assert text.count("| efficiency ≥ 0.9") == 1
+    backfill = "<!-- backfill -->\nthe backfill's part\n<!-- /backfill -->"
+    results.write_text(f"{text}\n{backfill}\n", encoding="utf-8")
+    report.write(day, results)  # the day's part is rewritten; the backfill's stays
+    assert backfill in results.read_text(encoding="utf-8")
 
 
 def test_extract_benchmark_reports_each_method(capsys):
@@ -36,3 +41,37 @@ def test_extract_benchmark_reports_each_method(capsys):
     out = capsys.readouterr().out
     for method in ("plain PyMuPDF get_text", "extract_pdf, in-process", "guarded child"):
         assert method in out
+
+
+def test_a_tiny_backfill_reports_time_memory_and_requests_per_label(prefect_harness, tmp_path):
+    from bench.backfill import START, run_backfill_bench
+
+    run = run_backfill_bench(labels=2, papers=3, pages=2, llm_latency=0.01, interval=0.01,
+                             workdir=tmp_path)  # fmt: skip
+
+    assert [s.label for s in run.labels] == [START, START + timedelta(days=1)]
+    for label in run.labels:
+        assert (label.status, label.papers, label.failures, label.llm_calls) == ("ran", 3, 0, 3)
+        assert label.requests["pdf"] == 3 and label.metadata_requests >= 1
+        assert label.seconds > 0 and label.cpu_seconds > 0
+        assert 0 < label.peak_pss_mb <= label.peak_rss_mb
+    assert sum(run.requests.values()) == sum(sum(s.requests.values()) for s in run.labels)
+    assert run.wall >= sum(run.seconds) > 0 and run.slope > 0 and run.edge == 1
+    assert run.tail_ratio > 0 and run.cpu_tail_ratio > 0
+    assert run.memory_ratio >= 1 and run.rss_ratio >= 1
+
+    assert "backfill peak / one day's peak" in report.backfill_table(run)
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# day\n<!-- analysis -->\nkept by hand\n<!-- /analysis -->\n")
+    report.write_backfill(run, results)
+    written = results.read_text(encoding="utf-8")
+    results.write_text(written.replace("(No analysis written for this run yet.)", "by hand too"))
+    report.write_backfill(run, results)  # a second run replaces its section, keeps the rest
+    text = results.read_text(encoding="utf-8")
+    assert text.startswith("# day\n<!-- analysis -->\nkept by hand")
+    assert "<!-- backfill-analysis -->\nby hand too\n<!-- /backfill-analysis -->" in text
+    assert text.count("<!-- backfill -->") == 1 and text.count("<!-- /backfill-analysis -->") == 1
+    for heading in ("## Machine", "## Parameters", "## Results", "## Targets", "## Per label"):
+        assert heading in text
+    assert f"| {START} | ran | 3 | 0 |" in text
+    assert "| backfill peak memory within 20% of a single day's |" in text

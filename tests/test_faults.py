@@ -60,7 +60,7 @@ TABLES_PK = {
     "figures": ("arxiv_id", "version", "idx"),
     "summaries": ("arxiv_id", "version", "language"),
 }
-NOT_CONTENT = {"prompt_tokens", "output_tokens", "cost_usd"}
+NOT_CONTENT = {"prompt_tokens", "output_tokens", "cost_usd", "created_at"}
 # Which recorded failures of a paper excuse a table's row being absent or different.
 EXCUSED_BY = {
     "papers": set(),
@@ -544,3 +544,25 @@ def test_the_canary_key_leaks_nowhere(suite):
             for path in outcome.data.rglob("*"):
                 if path.is_file():
                     assert CANARY.encode() not in path.read_bytes(), path
+
+
+def test_the_daily_budget_counts_every_run_of_the_day(prefect_harness, tmp_path):
+    """Past `llm_budget_usd` the papers wait; a second run the same day calls nothing."""
+    prices = json.dumps({"gemini-2.5-flash": [1_000_000.0, 0.0]})  # $1 per prompt token
+    with capturing() as capture, ax.ArxivServer(entries(), good_pdf) as arxiv, \
+            gm.FakeGemini() as gemini:  # fmt: skip
+        world = World(arxiv, gemini, tmp_path)
+        env = {**settings_env(arxiv, gemini, tmp_path), "DIGEST_LLM_PRICES": prices,
+               "DIGEST_LLM_BUDGET_USD": "1", "DIGEST_LLM_CONCURRENCY": "1"}  # fmt: skip
+        calls = []
+        runs = []
+        for budget in ("1", "1", "1000000000"):
+            env["DIGEST_LLM_BUDGET_USD"] = budget
+            before = gemini.count("generateContent")
+            with environment(env):
+                runs.append(run_day(world, capture))
+            calls.append(gemini.count("generateContent") - before)
+    assert calls == [1, 0, len(KEPT) - 1]
+    assert len(runs[0].waiting) == len(runs[1].waiting) == len(KEPT) - 1
+    assert "daily LLM budget of $1.00 is spent" in runs[1].post
+    assert runs[2].waiting == [] and runs[2].failures == []

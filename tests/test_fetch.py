@@ -317,3 +317,35 @@ def test_fake_server_answers_malformed_ids_like_arxiv():
     with ArxivServer(SAMPLE["papers"]) as server:
         with pytest.raises(FetchError, match="incorrect id format for 2410-03665"):
             source_for(server).by_ids(["2410-03665"])
+
+
+def test_a_range_of_labels_costs_two_queries_and_matches_day_by_day():
+    labels = [date(2024, 10, 3), date(2024, 10, 4), date(2024, 10, 7), date(2024, 10, 8)]
+    windows = {label: batch_window(label) for label in labels}
+    papers = [
+        *SAMPLE["papers"],
+        entry("2410.02000", "2024-10-02T10:00:00Z"),  # the 2024-10-03 label
+        entry("2410.01000", "2024-09-30T10:00:00Z", "2024-10-02T12:00:00Z", version=2),
+        entry("2410.04000", "2024-10-04T18:00:30Z"),  # the first minute of 2024-10-08's
+        entry("2410.05000", "2024-10-08T19:00:00Z"),  # after the range
+    ]
+    with ArxivServer(papers) as server:
+        source = source_for(server)
+        by_range = source.range_papers(TOPIC_CATEGORIES, windows)
+        assert server.count("api") == 2
+        by_day = {label: source.day_papers(TOPIC_CATEGORIES, *windows[label]) for label in labels}
+    assert by_range == by_day
+    third = {p.key: p.announce_type for p in by_range[date(2024, 10, 3)]}
+    assert (third["2410.02000v1"], third["2410.01000v2"]) == ("new", "replace")
+    assert "2410.04000" in {p.arxiv_id for p in by_range[date(2024, 10, 8)]}
+    # A version is announced once; a paper revised later in the range is listed again as v2.
+    everywhere = [p.key for found in by_range.values() for p in found]
+    assert len(everywhere) == len(set(everywhere)) and "2410.05000v1" not in everywhere
+    assert {"2410.01723v1", "2410.01723v2"} <= set(everywhere)
+
+
+def test_an_entry_whose_id_is_no_arxiv_id_is_skipped():
+    papers = [entry("2410.04001", "2024-10-04T10:00:00Z"), entry("../../x", "2024-10-04T10:00:00Z")]
+    with ArxivServer(papers) as server:
+        found = source_for(server).day_papers(["cs.CV"], *batch_window(date(2024, 10, 7)))
+    assert [p.arxiv_id for p in found] == ["2410.04001"]

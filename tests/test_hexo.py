@@ -14,7 +14,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from tasks import store
+from tasks import store, views
 from tasks.render import render_post
 from tasks.types import Extraction, Failure, Figure, Paper, Selection
 from tests.factories import record
@@ -153,8 +153,8 @@ def built(tmp_path_factory) -> Built:
     papers, updated = {}, {}
     for (topic, slug, day), (new, newer) in _fill(db, figure_dir).items():
         with store.connect(db, read_only=True) as con:
-            views = store.load_day(con, topic, day, "zh")
-        post = render_post(topic, slug, "zh", day, views, {"author": "Kedreamix"}, out,
+            shown = views.load_day(con, topic, day, "zh")
+        post = render_post(topic, slug, "zh", day, shown, {"author": "Kedreamix"}, out,
                            figure_dir)  # fmt: skip
         papers[post.path.stem], updated[post.path.stem] = new, newer
     shutil.copytree(out, site / "source" / "_posts", dirs_exist_ok=True)

@@ -7,7 +7,6 @@ this runs such a paper from the arXiv API to the post and the files on disk.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -18,6 +17,7 @@ from tests.fakes import arxiv_server as ax
 from tests.fakes import gemini_server as gm
 
 EVIL_ID = "../../etc/passwd"
+HOSTILE_ID = "2410.03999"
 # Combining accent, zero-width characters, a right-to-left override, math letters, Arabic, emoji.
 ODD = (
     "e\u0301 \u200b\u200d\ufeff \u202egnp.exe "
@@ -29,20 +29,22 @@ ABSTRACT = "We train a latent diffusion model on images. " * 2500  # ~110 kB; ar
 
 @pytest.fixture(scope="module")
 def day(prefect_harness, tmp_path_factory):
-    """Run the small day with one more paper: hostile id, title and abstract."""
+    """Run the small day with two more papers: hostile title and abstract, and a path-like id."""
     template = next(p for p in faults.entries() if p["arxiv_id"] == faults.TARGET)
-    evil = {**template, "arxiv_id": EVIL_ID, "title": TITLE, "abstract": ABSTRACT + ODD}
+    hostile = {**template, "arxiv_id": HOSTILE_ID, "title": TITLE, "abstract": ABSTRACT + ODD}
+    evil = {**template, "arxiv_id": EVIL_ID}
     root = tmp_path_factory.mktemp("hostile")
     data = root / "data"
 
     def serve(arxiv_id: str, version: int) -> bytes | None:
         return (
             faults.good_pdf(faults.TARGET, 1)
-            if arxiv_id == EVIL_ID
+            if arxiv_id in (EVIL_ID, HOSTILE_ID)
             else faults.good_pdf(arxiv_id, version)
         )
 
-    with faults.capturing() as capture, ax.ArxivServer([*faults.entries(), evil], serve) as arxiv:
+    served = [*faults.entries(), hostile, evil]
+    with faults.capturing() as capture, ax.ArxivServer(served, serve) as arxiv:
         with (
             gm.FakeGemini() as gemini,
             faults.environment(faults.settings_env(arxiv, gemini, data)),
@@ -64,20 +66,24 @@ def test_the_day_completes_with_the_hostile_paper_shown_as_text(day):
     assert body.count("We train a latent diffusion model on images.") >= 2500
 
 
-def test_a_path_like_id_never_becomes_a_path(day):
-    _, root, data, pdf_paths = day
+def test_a_path_like_id_is_refused_at_the_door_and_never_becomes_a_path(day):
+    run, root, data, pdf_paths = day
+    assert any("is not an arXiv identifier" in line and EVIL_ID in line for line in run.log)
     assert not (root / "etc").exists() and not (data / "etc").exists()
     for path in data.rglob("*"):
         assert path.resolve().is_relative_to(data.resolve()), path
-        assert "passwd" not in path.name or path.name.startswith(".._.._etc_passwd"), path
-    # Its PDF address leaves /pdf/ once the client resolves "..": the download fails,
-    # is recorded, and the paper is summarized from its abstract.
+        assert "passwd" not in path.name, path
     assert not any("passwd" in p for p in pdf_paths)
     with duckdb.connect(str(data / "digest.duckdb"), read_only=True) as con:
+        keyed = con.execute(
+            "SELECT table_name FROM duckdb_columns() WHERE column_name = 'arxiv_id'"
+        ).fetchall()  # fmt: skip
+        for (table,) in keyed:
+            ids = con.execute(f"SELECT arxiv_id FROM {table}").fetchall()
+            assert (EVIL_ID,) not in ids, table
         figures = [r[0] for r in con.execute("SELECT path FROM figures").fetchall()]
         [summary] = con.execute(
-            "SELECT summary FROM summaries WHERE arxiv_id = ?", [EVIL_ID]
+            "SELECT summary FROM summaries WHERE arxiv_id = ?", [HOSTILE_ID]
         ).fetchone()
     assert figures and all("/" not in f and not f.startswith("..") for f in figures)
     assert json.loads(summary)["one_line"]
-    assert not list(Path(data / "posts").glob("*passwd*"))

@@ -108,7 +108,7 @@ def test_a_missing_id_is_retried_once_then_the_batch_falls_back_to_keywords(fake
     assert "missing id 2606.17001v1" in fake.requests[1].prompt_text
     assert judged.failed_batches == 1 and judged.batches == []
     first = judged.selections[0]
-    assert (first.kept, first.step) == (True, "keyword")  # the keyword decision stands
+    assert (first.kept, first.step) == (True, "fallback")  # the keyword decision stands
     assert first.reason.startswith("judge failed (") and "missing id" in first.reason
 
 

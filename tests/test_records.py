@@ -9,11 +9,13 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from config.settings import get_settings
+from config.settings import Topic, get_settings
 from flows.cli import app
-from tasks import store
+from tasks import judge, select, store
+from tasks.quota import reset_quotas
 from tasks.types import Extraction, Failure, Selection
 from tests.factories import paper, record
+from tests.fakes.gemini_server import FakeGemini
 
 DAY, NEXT = date(2024, 10, 7), date(2024, 10, 8)
 WAITS = "gemini-2.5-flash's daily quota is used up; the paper waits for the next run"
@@ -78,6 +80,8 @@ def test_papers_lists_each_kept_paper_with_its_stages(db):
         (["--topic", "NeRF"], ["2410.00001v1"]),
         (["--since", "2024-10-08"], ["2410.00005v1"]),
         (["--topic", "NeRF", "--since", "2024-10-08"], []),
+        (["--date", "2024-10-08"], ["2410.00005v1"]),
+        (["--date", "2024-10-07", "--topic", "NeRF"], ["2410.00001v1"]),
     ],
 )
 def test_papers_filters_by_topic_day_and_status(db, args, papers):
@@ -107,7 +111,7 @@ def test_export_writes_one_parquet_file_per_table(db, tmp_path):
     out = tmp_path / "export"
     written = _run("export", "--parquet", str(out))
     tables = {"papers", "selections", "extractions", "figures", "summaries", "failures",
-              "digests", "schema_version"}  # fmt: skip
+              "digests", "judgements", "listings", "schema_version"}  # fmt: skip
     assert sorted(written) == sorted(str(out / f"{t}.parquet") for t in tables)
     with duckdb.connect() as con, duckdb.connect(str(db), read_only=True) as source:
         for t in tables:
@@ -131,3 +135,109 @@ def test_a_missing_database_or_a_bad_status_is_one_line(tmp_path, monkeypatch, d
     result = runner.invoke(app, ["stats"])
     assert result.exit_code == 2 and "no database at" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "none.duckdb").exists()
+
+
+TOPIC = Topic(
+    name="Diffusion Models", slug="diffusion-models", categories=["cs.CV"],
+    include=["diffusion model"], candidates=["image generation"], exclude=["heat diffusion"],
+)  # fmt: skip
+JUDGED = paper("2410.00011")
+REJECTED = paper("2410.00012", title="Image generation with GANs", abstract="A GAN.")
+PHYSICAL = paper("2410.00013", title="Heat diffusion in rods", abstract="Heat diffusion.")
+UNANSWERED = paper("2410.00014", title="Diffusion model distillation", abstract="Fewer steps.")
+
+
+@pytest.fixture
+def judged_db(tmp_path, monkeypatch):
+    """A day the real judge decided through the fake Gemini, one paper left unanswered."""
+    papers = [JUDGED, REJECTED, PHYSICAL, UNANSWERED]
+    verdicts = {JUDGED.key: True, REJECTED.key: False}  # no verdict for UNANSWERED
+    reset_quotas()
+    with FakeGemini(judge=verdicts) as fake:
+        gemini = judge.GeminiJudge("records-key", "gemini-2.5-flash", fake.url, timeout=5)
+        keyword = select.select_papers(papers, TOPIC.name, TOPIC.include, TOPIC.exclude)
+        decided = judge.judge_selection(papers, keyword, gemini, TOPIC, batch_size=1)
+    path = tmp_path / "judged.duckdb"
+    with store.connect(path) as con:
+        store.save_papers(con, papers)
+        store.save_selections(con, DAY, decided)
+    monkeypatch.setenv("DIGEST_DB_PATH", str(path))
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def test_why_lists_every_decision_kept_first_with_its_step_and_reason(judged_db):
+    before = judged_db.read_bytes()
+    counts, head, *rows, legend = _run(
+        "papers", "--topic", "Diffusion Models", "--date", "2024-10-07", "--why"
+    )
+    assert counts == (
+        "Diffusion Models, 2024-10-07: 4 decisions, 2 kept, 2 dropped: 2 by the LLM judge, "
+        "1 by keywords, 1 by keywords because the judge failed"
+    )
+    assert head.split() == ["kept", "paper", "step", "score", "conf", "title", "reason"]
+    assert [r.split()[:3] for r in rows] == [
+        ["yes", "2410.00011v1", "judge"],
+        ["yes", "2410.00014v1", "fallback"],
+        ["no", "2410.00012v1", "judge"],
+        ["no", "2410.00013v1", "keyword"],
+    ]
+    by_id = {r.split()[1]: r for r in rows}
+    assert by_id["2410.00011v1"].split()[3:5] == ["3.00", "0.90"]
+    assert by_id["2410.00011v1"].endswith(
+        "the fake judge keeps 2410.00011v1; matched: diffusion model"
+    )
+    assert "the fake judge drops 2410.00012v1; matched: image generation" in by_id["2410.00012v1"]
+    assert "judge failed (" in by_id["2410.00014v1"]
+    assert "missing id 2410.00014v1" in by_id["2410.00014v1"]
+    assert by_id["2410.00014v1"].split()[4] == "-"
+    assert by_id["2410.00013v1"].endswith(
+        "not a judge candidate: net score 0 < 1; excluded: heat diffusion"
+    )
+    assert legend.startswith("fallback: the judge gave no valid answer")
+    assert judged_db.read_bytes() == before
+
+
+def test_why_explains_keyword_decisions_recorded_before_the_judge(db):
+    counts, _, *rows = _run("papers", "--topic", "Diffusion Models", "--date", "2024-10-07",
+                            "--why")  # fmt: skip
+    assert counts.endswith("4 decisions, 3 kept, 1 dropped: 4 by keywords")
+    assert [r.split()[:3] for r in rows] == [
+        ["yes", "2410.00001v1", "keyword"],
+        ["yes", "2410.00002v1", "keyword"],
+        ["yes", "2410.00003v1", "keyword"],
+        ["no", "2410.00004v1", "keyword"],
+    ]
+    assert all(r.endswith(" -") for r in rows)  # no reason was stored before schema 4
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--topic", "NeRF", "--date", "2024-10-07"],
+         "no decisions recorded for topic 'NeRF'; recorded topics: Diffusion Models"),
+        (["--topic", "Diffusion Models", "--date", "2024-10-10"],
+         "no decisions recorded for Diffusion Models on 2024-10-10; run `arxiv-digest run "
+         '--date 2024-10-10 --topic "Diffusion Models"` first (the latest recorded day is '
+         "2024-10-07)"),
+        (["--topic", "Diffusion Models", "--date", "2024-10-05"],
+         "arXiv announces no batch labelled 2024-10-05 (weekend), so Diffusion Models has no "
+         "decisions that day; the latest recorded day is 2024-10-07"),
+    ],
+)  # fmt: skip
+def test_why_without_a_record_is_one_line(judged_db, args, message):
+    result = runner.invoke(app, ["papers", *args, "--why"])
+    assert result.exit_code == 1
+    assert result.output.replace("\n", " ").strip() == f"error: {message}"
+
+
+def test_why_needs_one_topic_and_one_day(judged_db):
+    for args in (
+        ["--topic", "Diffusion Models"],
+        ["--date", "2024-10-07"],
+        ["--topic", "Diffusion Models", "--date", "2024-10-07", "--status", "ok"],
+    ):
+        result = runner.invoke(app, ["papers", "--why", *args])
+        assert result.exit_code == 2, args
+        assert "give --topic T --date D only" in result.output

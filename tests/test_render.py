@@ -5,8 +5,8 @@ import pytest
 import yaml
 
 from tasks.render import Layout, attr, figures_allowed, inline, render_post, url
-from tasks.store import PaperView, Previous
 from tasks.types import Extraction, Failure, Figure, Selection
+from tasks.views import PaperView, Previous
 from tests.factories import paper, record
 
 DAY, NEXT = date(2024, 10, 7), date(2024, 10, 8)

@@ -143,3 +143,30 @@ def test_feed_url_joins_categories_with_plus():
     )
     with pytest.raises(ValueError, match="category"):
         feed_url("https://rss.arxiv.org/rss/", [])
+
+
+def test_feed_papers_are_marked_as_from_the_feed():
+    with ArxivServer(IN_WINDOW, rss_day=DAY) as server:
+        session, source = clients(server)
+        _, papers = rss_papers(session, source, server.rss_url, ["cs.CV"])
+    assert papers and {p.source for p in papers} == {"rss"}
+
+
+def test_a_feed_at_arxivs_cap_is_not_trusted_and_costs_no_api_request():
+    entries = [
+        {**IN_WINDOW[0], "arxiv_id": f"2410.{n:05d}", "categories": ["cs.CV"]} for n in range(2000)
+    ]
+    with ArxivServer(entries, rss_day=DAY) as server:
+        session, source = clients(server)
+        label, papers = rss_papers(session, source, server.rss_url, ["cs.CV"])
+    assert (label, papers) == (None, [])
+    assert server.count("api") == 0
+
+
+def test_an_item_whose_id_is_no_arxiv_id_is_skipped_and_the_rest_kept():
+    hostile = RECORDED_LOOKING.replace(b"oai:arXiv.org:2402.14001v1", b"oai:arXiv.org:../../x1v1")
+    assert hostile != RECORDED_LOOKING
+    feed = parse_rss(hostile)
+    assert [i.arxiv_id for i in feed.items] == [
+        "2203.01250", "2402.14002", "2310.00003", "math/9901001"
+    ]  # fmt: skip

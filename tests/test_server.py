@@ -9,16 +9,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
+from bench.prefect_server import prefect_env, prefect_server, stop
 from flows.demo import SAMPLE, pdf_factory
 from flows.serve import ROOT
 from flows.ui_check import find_chromium
@@ -45,74 +44,33 @@ STAGES = {
 STARTUP = 90  # seconds; a loaded CI machine starts the server in 5–30
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until(ready, what: str, seconds: float, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + seconds
-    while not ready():
-        if process.poll() is not None:
-            raise RuntimeError(f"{what}: the process exited with {process.returncode}")
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not ready after {seconds} s")
-        time.sleep(0.25)
-
-
-def healthy(api: str) -> bool:
-    try:
-        return httpx.get(f"{api}/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("wb") as out:
         return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[dict]:
     """A Prefect server and `python -m flows.serve` pointed at it and at a local arXiv."""
     tmp = tmp_path_factory.mktemp("server")
-    api = f"http://127.0.0.1:{free_port()}/api"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "DIGEST_"))}
-    env.update(PREFECT_HOME=str(tmp / "prefect"), PREFECT_API_URL=api, DO_NOT_TRACK="1",
-               PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="true",
-               PREFECT_UI_API_URL=api,  # as `make ui` sets it; the UI test opens the run's page
-               PREFECT_RUNNER_POLL_FREQUENCY="1")  # fmt: skip
-    port = api.rsplit(":", 1)[1].removesuffix("/api")
-    prefect = str(Path(sys.executable).with_name("prefect"))
-    server = start([prefect, "server", "start", "--host", "127.0.0.1", "--port", port], env,
-                   tmp / "server.log")  # fmt: skip
     sample = json.loads(SAMPLE.read_text(encoding="utf-8"))["papers"]
     papers = [p for p in sample if p["arxiv_id"] in PAPERS]
     data = tmp / "data"
-    try:
-        wait_until(lambda: healthy(api), "prefect server", STARTUP, server)
-        with ArxivServer(papers, pdf_factory(papers)) as arxiv:
-            env.update(arxiv.env())
-            env.update(DIGEST_ARXIV_MIN_INTERVAL="0.02", DIGEST_LLM_BACKEND="extractive",
-                       DIGEST_DATA_DIR=str(data), DIGEST_DB_PATH=str(data / "digest.duckdb"),
-                       DIGEST_OUTPUT_DIR=str(data / "posts"))  # fmt: skip
-            serve = start([sys.executable, "-m", "flows.serve"], env, tmp / "serve.log")
-            try:
-                yield {"api": api, "serve": serve, "data": data, "logs": tmp}
-            finally:
-                stop(serve)
-    finally:
-        stop(server)
+    with (
+        prefect_server(tmp / "prefect", startup=STARTUP) as (api, _),
+        ArxivServer(papers, pdf_factory(papers)) as arxiv,
+    ):
+        base = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
+        env = prefect_env(tmp / "prefect", api, base)
+        env.update(PREFECT_RUNNER_POLL_FREQUENCY="1", **arxiv.env())
+        env.update(DIGEST_ARXIV_MIN_INTERVAL="0.02", DIGEST_LLM_BACKEND="extractive",
+                   DIGEST_DATA_DIR=str(data), DIGEST_DB_PATH=str(data / "digest.duckdb"),
+                   DIGEST_OUTPUT_DIR=str(data / "posts"))  # fmt: skip
+        serve = start([sys.executable, "-m", "flows.serve"], env, tmp / "serve.log")
+        try:
+            yield {"api": api, "serve": serve, "data": data, "logs": tmp}
+        finally:
+            stop(serve)
 
 
 async def run_deployment(api: str, serve: subprocess.Popen) -> dict:

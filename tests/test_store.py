@@ -1,11 +1,13 @@
 import multiprocessing
 import time
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 import pytest
 
-from tasks import store
+from tasks import store, views
+from tasks.judge import JudgeBatch
 from tasks.select import select_papers
 from tasks.types import Extraction, Failure, Figure, Selection
 from tests.factories import paper, record
@@ -51,7 +53,7 @@ def test_load_day_round_trips_everything(tmp_path):
     with store.connect(tmp_path / "d.duckdb") as con:
         _fill(con, p)
         store.save_failure(con, Failure(p.arxiv_id, 2, "download", "HTTP 404"))
-        [view] = store.load_day(con, "Diffusion Models", DAY, "zh")
+        [view] = views.load_day(con, "Diffusion Models", DAY, "zh")
     assert view.paper == p
     assert view.extraction.figures[0].bbox == (1.0, 2.0, 3.0, 4.0)
     assert view.extraction.sections == {"method": "m"}
@@ -107,7 +109,7 @@ def test_a_version_1_database_is_migrated_forward(tmp_path):
     )  # fmt: skip
     con.close()
     with store.connect(db) as con:
-        assert store._summary(con, [p.arxiv_id, 1], "zh").cost_usd == 0
+        assert views._summary(con, [p.arxiv_id, 1], "zh").cost_usd == 0
         assert _schema(con) == store.SCHEMA_VERSION
 
 
@@ -119,7 +121,7 @@ def test_a_version_2_database_keeps_its_digests(tmp_path):
     )
     con.close()
     with store.connect(db) as con:
-        assert store.load_digest(con, TOPIC, DAY) == ("p.md", 3, 1)
+        assert views.load_digest(con, TOPIC, DAY) == ("p.md", 3, 1, "")
         assert con.execute("SELECT prompt_versions FROM digests").fetchone()[0] == []
 
 
@@ -148,15 +150,15 @@ def _two_days(tmp_path, kept_on_day_1=True):
 
 def _day(db, day, updated_papers="updated"):
     with store.connect(db, read_only=True) as con:
-        views = store.load_day(con, TOPIC, day, "zh", updated_papers)
-    return {(v.paper.arxiv_id, v.paper.version): v.previously for v in views}
+        shown = views.load_day(con, TOPIC, day, "zh", updated_papers)
+    return {(v.paper.arxiv_id, v.paper.version): v.previously for v in shown}
 
 
 def test_a_new_version_of_a_published_paper_is_marked_updated(tmp_path):
     db = _two_days(tmp_path)
     assert _day(db, NEXT) == {
         ("2410.09999", 1): None,
-        ("2410.03665", 2): store.Previous(DAY, 1),
+        ("2410.03665", 2): views.Previous(DAY, 1),
     }
     assert _day(db, DAY) == {("2410.03665", 1): None}  # re-rendering day 1 is unchanged
 
@@ -250,5 +252,54 @@ def test_selection_decisions_keep_their_step_reason_and_confidence(tmp_path):
     with store.connect(tmp_path / "d.duckdb") as con:
         store.save_papers(con, [p])
         store.save_selections(con, DAY, [judged])
-        [view] = store.load_day(con, TOPIC, DAY, "zh")
+        [view] = views.load_day(con, TOPIC, DAY, "zh")
     assert view.selection == judged
+
+
+def test_a_listing_round_trips_its_papers_in_order_and_only_for_its_window(tmp_path):
+    start = datetime(2024, 10, 3, 18, tzinfo=UTC)
+    window = (start, start + timedelta(days=1))
+    papers = [paper("2410.03665"), paper("hep-th/9901001", 2, source="api")]
+    with store.connect(tmp_path / "d.duckdb") as con:
+        assert views.load_listing(con, ["cs.CV"], DAY, window) is None
+        store.save_listing(con, ["cs.LG", "cs.CV"], DAY, window, papers)
+        assert views.load_listing(con, ["cs.CV", "cs.LG"], DAY, window) == papers
+        moved = (window[0], window[1] + timedelta(hours=1))  # e.g. a holiday added since
+        assert views.load_listing(con, ["cs.CV", "cs.LG"], DAY, moved) is None
+        assert views.load_listing(con, ["cs.CV"], DAY, window) is None
+
+
+def test_an_empty_day_is_recorded_with_its_reason(tmp_path):
+    with store.connect(tmp_path / "d.duckdb") as con:
+        store.save_empty_day(con, TOPIC, DAY, "no paper matched the topic")
+        assert views.load_digest(con, TOPIC, DAY) == (None, 0, 0, "no paper matched the topic")
+
+
+def test_the_days_spend_counts_summaries_and_judge_calls_made_since(tmp_path):
+    earlier, now = datetime(2024, 10, 6, tzinfo=UTC), datetime(2024, 10, 7, 12, tzinfo=UTC)
+    batch = JudgeBatch((), "gemini-2.5-flash", "judge-v1", 100, 10, 0.25, created_at=now)
+    with store.connect(tmp_path / "d.duckdb") as con:
+        store.save_summary(con, replace(record(paper("2410.00001")), cost_usd=1.0,
+                                        created_at=earlier))  # fmt: skip
+        store.save_summary(con, replace(record(paper("2410.00002")), cost_usd=0.5, created_at=now))
+        store.save_judgements(con, TOPIC, DAY, [batch])
+        store.save_judgements(con, TOPIC, DAY, [batch])  # a rerun replaces, never adds
+        assert views.spent_since(con, datetime(2024, 10, 7, tzinfo=UTC)) == pytest.approx(0.75)
+
+
+def test_finished_needs_the_same_versions_and_no_failure(tmp_path):
+    done, failed, old = paper("2410.00001"), paper("2410.00002"), paper("2410.00003")
+    with store.connect(tmp_path / "d.duckdb") as con:
+        for p in (done, failed, old):
+            store.save_papers(con, [p])
+            version = "extract-v0" if p is old else "extract-v3"
+            store.save_extraction(con, Extraction(p.arxiv_id, p.version, 9, extractor=version))
+            store.save_summary(con, record(p))
+        store.save_failure(con, Failure(failed.arxiv_id, failed.version, "download", "HTTP 503"))
+        found = views.finished(con, [done, failed, old], "zh", "gemini", "gemini-2.5-flash",
+                               "summary-v1", "extract-v3")  # fmt: skip
+        assert found == {done.key}
+        assert views.finished(con, [done], "en", "gemini", "gemini-2.5-flash", "summary-v1",
+                              "extract-v3") == set()  # fmt: skip
+        assert views.finished(con, [done], "zh", "gemini", "gemini-2.5-flash", "summary-v2",
+                              "extract-v3") == set()  # fmt: skip

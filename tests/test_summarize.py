@@ -504,7 +504,12 @@ def test_split_sentences_keeps_abbreviations_numbers_and_initials():
 
 @pytest.fixture
 def no_key_env(monkeypatch):
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "DIGEST_LLM_BACKEND"):
+    for name in (
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "DIGEST_LLM_BACKEND",
+        "DIGEST_OPENAI_BASE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -532,5 +537,17 @@ def test_gemini_without_a_key_says_what_to_do(no_key_env, key):
 
 
 def test_unknown_backend_is_a_config_error(no_key_env):
-    with pytest.raises(ConfigError, match="unknown LLM backend 'openai'"):
-        make_summarizer(Settings(), "openai")
+    with pytest.raises(ConfigError, match="unknown LLM backend 'claude'; use auto, gemini, openai"):
+        make_summarizer(Settings(), "claude")
+
+
+def test_the_input_token_setting_sets_the_papers_share_of_the_prompt():
+    from tasks.summarize import build_prompt, make_summarizer
+
+    settings = Settings(llm_backend="gemini", gemini_api_key="k", llm_input_tokens=1000)
+    summarizer = make_summarizer(settings)
+    assert summarizer.budget == 4000  # the documented estimate: 4 characters a token
+    long = Extraction("2410.03665", 1, 9, {"method": "Our method works. " * 2000})
+    _, short_prompt = build_prompt(factories.paper(), long, "zh", summarizer.budget)
+    _, default_prompt = build_prompt(factories.paper(), long, "zh")
+    assert len(short_prompt) < 4000 + 2000 < len(default_prompt)

@@ -2,7 +2,8 @@
 
 Only `POST /{api_version}/models/{model}:generateContent` is served. Answers come from a
 `responder(request_json) -> str`; injected faults (429 with RetryInfo, 5xx, a canned answer, a
-delay) are consumed one per request, in order, before the responder is asked.
+delay) are consumed one per request, in order, before the responder is asked. Given `judge`
+verdicts, the fake answers relevance-judge prompts itself (see `judge_answer`).
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import json
 import re
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 Responder = Callable[[dict[str, Any]], str]
+# The judge's verdict per paper id ("2410.03665v1"): relevant or not; None leaves the id out.
+JudgeVerdicts = Mapping[str, bool | None] | Callable[[str], bool | None]
 
 _PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):(?P<method>\w+)$")
+_JUDGED_PAPER = re.compile(r'<paper id="([^"]+)">')  # config/prompts/judge.md's paper tag
 
 QUOTA_MESSAGE = "Resource has been exhausted (e.g. check quota)."
 
@@ -48,6 +52,11 @@ class Request:
         """Return every text part of the request (system instruction and contents)."""
         return "\n".join(_texts(self.body))
 
+    @property
+    def judged_ids(self) -> list[str]:
+        """Return the paper ids a judge prompt asks about; none for other prompts."""
+        return judged_ids(self.body)
+
 
 def rate_limited(retry_delay: str = "2s") -> Fault:
     """Return a 429 RESOURCE_EXHAUSTED fault carrying a google.rpc.RetryInfo detail."""
@@ -76,6 +85,27 @@ def answer(text: str) -> Fault:
 def delay(seconds: float) -> Fault:
     """Return a fault that waits `seconds` before answering normally."""
     return Fault(delay=seconds)
+
+
+def judged_ids(request_json: dict[str, Any]) -> list[str]:
+    """Return the paper ids a judge prompt asks about, in order; none for other prompts."""
+    # The turns only: the system instruction shows the tag itself, as <paper id="...">.
+    turns = {"contents": request_json.get("contents", [])}
+    return list(dict.fromkeys(_JUDGED_PAPER.findall("\n".join(_texts(turns)))))
+
+
+def judge_answer(request_json: dict[str, Any], verdicts: JudgeVerdicts) -> str:
+    """Return the judge's JSON answer: one verdict per paper id, from a dict or a rule.
+
+    An id the dict lacks, or judged None, is left out of the answer, as a faulty model does.
+    """
+    decide = verdicts if callable(verdicts) else verdicts.get
+    decided = [(i, decide(i)) for i in judged_ids(request_json)]
+    return json.dumps({"verdicts": [
+        {"id": i, "relevant": relevant, "confidence": 0.9 if relevant else 0.8,
+         "reason": f"the fake judge {'keeps' if relevant else 'drops'} {i}"}
+        for i, relevant in decided if relevant is not None
+    ]})  # fmt: skip
 
 
 def default_summary(request_json: dict[str, Any]) -> str:
@@ -119,8 +149,11 @@ class FakeGemini:
         responder: Responder = default_summary,
         model_version: str = "fake-model",
         latency: float = 0.0,
+        judge: JudgeVerdicts | None = None,
     ):
         self.responder = responder
+        # Without verdicts the responder answers judge prompts too.
+        self.judge = judge
         self.model_version = model_version
         # Seconds every answer takes, as a real model's generation does (bench/day.py).
         self.latency = latency
@@ -178,7 +211,12 @@ class FakeGemini:
             self._closing.wait(fault.delay + self.latency)
         if fault.status != 200:
             return fault.status, fault.body or {}
-        text = fault.text if fault.text is not None else self.responder(request.body)
+        if fault.text is not None:
+            text = fault.text
+        elif self.judge is not None and request.judged_ids:
+            text = judge_answer(request.body, self.judge)
+        else:
+            text = self.responder(request.body)
         return 200, self._success(request, text)
 
     def _success(self, request: Request, text: str) -> dict[str, Any]:

@@ -1,0 +1,140 @@
+"""OpenAI's chat-completions protocol, for any compatible endpoint, as a chat `Transport`.
+
+OpenAI, DeepSeek, Ollama (`http://localhost:11434/v1`) and vLLM all serve
+`POST {base}/chat/completions`. Spoken with httpx rather than the openai package: one request
+per call, no retries of its own (Prefect's tasks retry), a timeout on every request. Every one
+of these endpoints accepts `response_format: json_object`, but not all take a schema, so the
+schema travels in the system message (the prompt tells the model it is given one).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from tasks.arxiv_http import MAX_RETRY_AFTER, retry_after_seconds
+from tasks.chat import Refusal, Reply, Turn
+from tasks.errors import ConfigError
+
+MISSING_BASE_URL = (
+    "DIGEST_OPENAI_BASE_URL is not set; set it (e.g. http://localhost:11434/v1 for Ollama) "
+    "or use --llm gemini or --llm extractive"
+)
+# What OpenAI calls a spent plan or billing limit; DeepSeek says 402 Insufficient Balance.
+SPENT_CODES = {"insufficient_quota"}
+_THINKING = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
+
+
+class OpenAITransport:
+    """Send one chat-completions request to an OpenAI-compatible endpoint."""
+
+    name = "openai"
+    label = "OpenAI-compatible endpoint"
+
+    def __init__(self, base_url: str, api_key: str = "", timeout: float = 120.0):
+        if not base_url:
+            raise ConfigError(MISSING_BASE_URL)
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"DIGEST_OPENAI_BASE_URL must start with http:// or https://, "
+                              f"not {base_url!r}")  # fmt: skip
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self._key = api_key  # Ollama and vLLM need none
+        self._timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"OpenAITransport(url={self.url!r})"
+
+    def send(
+        self,
+        model: str,
+        system: str,
+        turns: Sequence[Turn],
+        schema: type[BaseModel],
+        temperature: float,
+    ) -> Reply:
+        """Make one chat-completions call; raise `Refusal` for anything but an answer."""
+        body = {
+            "model": model,
+            "messages": [
+                {"role": "system", "content": f"{system}\n\n{schema_note(schema)}"},
+                *({"role": turn.role, "content": turn.text} for turn in turns),
+            ],
+            "response_format": {"type": "json_object"},
+            "temperature": temperature,
+            "stream": False,
+        }
+        headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+        try:
+            response = httpx.post(self.url, json=body, headers=headers, timeout=self._timeout)
+        # `from None` throughout: httpx errors hold the request, whose headers carry the key.
+        except httpx.RequestError as exc:  # timeouts, refused connections, broken bodies
+            message = f"{self.label} request failed: {type(exc).__name__} {exc}"
+            raise Refusal("transient", self._scrub(message).strip()) from None
+        if response.status_code != 200:
+            raise self._refusal(response, model) from None
+        try:
+            return _reply(response.json(), model)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            snippet = " ".join(response.text[:200].split())
+            message = f"{self.label} answered 200 with an unreadable body: {snippet!r}"
+            raise Refusal("transient", self._scrub(message)) from None
+
+    def _refusal(self, response: httpx.Response, model: str) -> Refusal:
+        """Return the refusal an error status stands for."""
+        status = response.status_code
+        codes, detail = _error_of(response)
+        code = next(iter(codes), "")
+        message = self._scrub(f"{self.label} returned {status} {code}".strip() + f": {detail}")
+        if SPENT_CODES & set(codes) or status == 402:
+            return Refusal("spent", message, reason=f"{model}'s quota or balance is used up")
+        if status == 429:
+            delay = retry_after_seconds(response.headers.get("retry-after"))
+            return Refusal("rate", message, delay=min(delay, MAX_RETRY_AFTER))
+        if status in (408, 409) or status >= 500:
+            return Refusal("transient", message)
+        if status == 404:
+            message += " (check DIGEST_LLM_MODEL and DIGEST_OPENAI_BASE_URL)"
+        return Refusal("fatal", message)
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key else text
+
+
+def schema_note(schema: type[BaseModel]) -> str:
+    """Return the system message's part that gives the model the JSON schema to fill."""
+    shape = json.dumps(schema.model_json_schema(), ensure_ascii=False, separators=(",", ":"))
+    return f"The JSON schema of your answer:\n{shape}"
+
+
+def _reply(body: dict[str, Any], model: str) -> Reply:
+    """Return the first choice's text and the usage of a chat-completions answer."""
+    usage = body.get("usage") or {}
+    choice = body["choices"][0] if body.get("choices") else {}
+    text = (choice.get("message") or {}).get("content")
+    if isinstance(text, str):
+        text = _THINKING.sub("", text)  # reasoning models served by Ollama think inline
+    return Reply(
+        text,
+        model,
+        int(usage.get("prompt_tokens") or 0),
+        int(usage.get("completion_tokens") or 0),  # reasoning tokens included, as billed
+        str(choice.get("finish_reason") or "none"),
+    )
+
+
+def _error_of(response: httpx.Response) -> tuple[list[str], str]:
+    """Return (codes, message) of an error answer in OpenAI's, vLLM's or any other shape."""
+    try:
+        body = response.json()
+    except ValueError:
+        return [], " ".join(response.text[:200].split()) or response.reason_phrase
+    error = body.get("error", body) if isinstance(body, dict) else body
+    if not isinstance(error, dict):
+        return [], str(error)[:500]
+    codes = [str(error[k]) for k in ("code", "type") if error.get(k)]
+    return list(dict.fromkeys(codes)), str(error.get("message") or body)[:500]
