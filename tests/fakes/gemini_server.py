@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.local_server import LocalServer
 
 Responder = Callable[[dict[str, Any]], str]
 # The judge's verdict per paper id ("2410.03665v1"): relevant or not; None leaves the id out.
@@ -141,7 +141,7 @@ def default_summary(request_json: dict[str, Any]) -> str:
     return json.dumps(summary, ensure_ascii=False)
 
 
-class FakeGemini:
+class FakeGemini(LocalServer):
     """Run the fake on 127.0.0.1 on a free port; use as a context manager, read `.url`."""
 
     def __init__(
@@ -157,43 +157,7 @@ class FakeGemini:
         self.model_version = model_version
         # Seconds every answer takes, as a real model's generation does (bench/day.py).
         self.latency = latency
-        self.requests: list[Request] = []
-        self._faults: deque[Fault] = deque()
-        self._lock = threading.Lock()
-        self._closing = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        # A short poll interval: shutdown() waits up to one interval before returning.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> FakeGemini:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def reset(self) -> None:
-        """Forget recorded requests and pending faults, so one server can serve many tests."""
-        with self._lock:
-            self.requests.clear()
-            self._faults.clear()
-
-    def inject(self, *faults: Fault) -> None:
-        """Queue faults; each request consumes the next one."""
-        with self._lock:
-            self._faults.extend(faults)
+        super().__init__(_handler_for(self))
 
     def count(self, method: str) -> int:
         """Return how many requests called `method` (e.g. "generateContent")."""

@@ -11,15 +11,14 @@ consumed one per request, in order, before the responder is asked.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.fakes import gemini_server
+from tests.fakes.local_server import LocalServer
 
 Responder = Callable[[dict[str, Any]], str]
 
@@ -136,53 +135,15 @@ def default_answer(request_json: dict[str, Any]) -> str:
     return gemini_server.default_summary(shaped)
 
 
-class FakeOpenAI:
+class FakeOpenAI(LocalServer):
     """Run the fake on 127.0.0.1 on a free port; use as a context manager, read `.url`."""
+
+    path = "/v1"
 
     def __init__(self, responder: Responder = default_answer, latency: float = 0.0):
         self.responder = responder
         self.latency = latency  # seconds every answer takes, as a real model's generation does
-        self.requests: list[Request] = []
-        self._faults: deque[Fault] = deque()
-        self._lock = threading.Lock()
-        self._closing = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._server.block_on_close = False
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-    def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def reset(self) -> None:
-        """Forget recorded requests and pending faults, so one server can serve many tests."""
-        with self._lock:
-            self.requests.clear()
-            self._faults.clear()
-
-    def inject(self, *faults: Fault) -> None:
-        """Queue faults; each request consumes the next one."""
-        with self._lock:
-            self._faults.extend(faults)
-
-    @property
-    def pending(self) -> int:
-        """Return how many injected faults no request has consumed yet."""
-        return len(self._faults)
+        super().__init__(_handler_for(self))
 
     def calls(self, kind: str = "") -> list[Request]:
         """Return the chat calls received: all, or only "judge" or "summary" prompts."""
