@@ -82,9 +82,12 @@ def extract_pdf(
     try:
         return _extract(doc, arxiv_id, version, figure_dir, max_figures)
     except (RuntimeError, ValueError) as exc:  # pymupdf.FileDataError is a RuntimeError
-        raise ExtractError(f"PDF could not be read: {exc}", paper) from exc
+        problem = str(exc)
     finally:
         doc.close()
+    # Raised outside the handler, with MuPDF's words but not its exception as the context:
+    # MuPDF's objects cannot be pickled, and Dask (tblib) pickles an error's context along.
+    raise ExtractError(f"PDF could not be read: {problem}", paper)
 
 
 def open_pdf(pdf_path: Path, paper: str = "") -> pymupdf.Document:
@@ -101,7 +104,9 @@ def open_pdf(pdf_path: Path, paper: str = "") -> pymupdf.Document:
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
-        raise ExtractError(f"PDF is damaged: {exc}", paper) from exc
+        doc, problem = None, str(exc)
+    if doc is None:  # raised outside the handler, as in extract_pdf
+        raise ExtractError(f"PDF is damaged: {problem}", paper)
     if doc.needs_pass:
         doc.close()
         raise ExtractError("PDF is encrypted (needs a password)", paper)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pymupdf
 import pytest
+import tblib.pickling_support
 
 from tasks.errors import ExtractError
 from tasks.extract import extract_pdf
@@ -215,6 +216,9 @@ def test_bad_pdfs_raise_extract_error_with_reason(tmp_path, bad_pdfs, kind, reas
     with pytest.raises(ExtractError, match=reason) as info:
         run(tmp_path, bad_pdfs[kind])
     assert info.value.paper == "2410.00001v1"
+    assert isinstance(pickle.loads(pickle.dumps(info.value)), ExtractError)
+    # Dask (distributed) pickles exceptions with their causes: none may hold MuPDF objects.
+    tblib.pickling_support.install(info.value)
     assert isinstance(pickle.loads(pickle.dumps(info.value)), ExtractError)
 
 

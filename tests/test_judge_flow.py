@@ -154,7 +154,7 @@ def test_a_missing_id_falls_back_to_the_keyword_decision_and_says_so(runs):
     for paper_id, d in faulty["decisions"].items():
         if paper_id in broken:
             assert (d.step, d.decided_by, d.kept, d.confidence) == (
-                "keyword",
+                "fallback",
                 "fallback",
                 True,
                 None,
