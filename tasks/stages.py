@@ -49,6 +49,14 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
     return is_transient(state.result(raise_on_failure=False))
 
 
+# The options of every stage that talks to arXiv or the LLM; `Stages` applies `retry_delays`.
+RETRIED: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay_seconds": RETRY_DELAYS,
+    "retry_condition_fn": _transient,
+}
+
+
 def _key(*parts: Any) -> str:
     raw = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(raw.encode()).hexdigest()
@@ -67,6 +75,13 @@ def _fetch_key(api_url: str, categories: list[str], day: date, **_: Any) -> str:
     return _key("fetch", api_url, settings.arxiv_rss_url, sorted(categories), day, window, bucket)
 
 
+def _source(api_url: str, settings: Any) -> fetch.ArxivSource:
+    limiter = get_limiter(settings.arxiv_min_interval, settings.arxiv_lock)
+    return fetch.ArxivSource(
+        api_url, settings.arxiv_min_interval, settings.arxiv_timeout, settings.user_agent, limiter
+    )
+
+
 def _session(settings: Any) -> PoliteSession:
     limiter = get_limiter(settings.arxiv_min_interval, settings.arxiv_lock)
     return PoliteSession(limiter, settings.arxiv_timeout, settings.user_agent)
@@ -75,9 +90,7 @@ def _session(settings: Any) -> PoliteSession:
 @task(
     name="fetch",
     task_run_name="fetch-{day}",
-    retries=3,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=_transient,
+    **RETRIED,
     cache_policy=_keyed(_fetch_key),
     persist_result=True,
 )
@@ -91,10 +104,7 @@ def fetch_papers(api_url: str, categories: list[str], day: date) -> list[Paper]:
     window = calendar.batch_window(day, settings.holidays)
     if window is None:
         return []
-    source = fetch.ArxivSource(
-        api_url, settings.arxiv_min_interval, settings.arxiv_timeout, settings.user_agent,
-        limiter=get_limiter(settings.arxiv_min_interval, settings.arxiv_lock),
-    )  # fmt: skip
+    source = _source(api_url, settings)
     if day == calendar.latest_label(datetime.now(UTC), settings.holidays):
         with _session(settings) as session:
             label, papers = rss.rss_papers(session, source, settings.arxiv_rss_url, categories)
@@ -119,9 +129,7 @@ def _range_name() -> str:
 @task(
     name="fetch-range",
     task_run_name=_range_name,
-    retries=3,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=_transient,
+    **RETRIED,
     cache_policy=_keyed(_range_key),
     persist_result=True,
 )
@@ -129,10 +137,7 @@ def fetch_range(api_url: str, categories: list[str], labels: list[date]) -> dict
     """Return the papers of several past batch labels, with one paged query for all of them."""
     settings = get_settings()
     windows = {label: calendar.batch_window(label, settings.holidays) for label in labels}
-    source = fetch.ArxivSource(
-        api_url, settings.arxiv_min_interval, settings.arxiv_timeout, settings.user_agent,
-        limiter=get_limiter(settings.arxiv_min_interval, settings.arxiv_lock),
-    )  # fmt: skip
+    source = _source(api_url, settings)
     found = source.range_papers(categories, {k: w for k, w in windows.items() if w})
     return {label: found.get(label, []) for label in labels}
 
@@ -140,9 +145,7 @@ def fetch_range(api_url: str, categories: list[str], labels: list[date]) -> dict
 @task(
     name="licences",
     task_run_name="licences-{day}",
-    retries=3,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=_transient,
+    **RETRIED,
     cache_policy=_keyed(
         lambda papers, day: _key("licences", get_settings().arxiv_oai_url, [p.key for p in papers])
     ),
@@ -175,9 +178,7 @@ def select_papers(
 @task(
     name="download",
     task_run_name="download-{paper.key}",
-    retries=3,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=_transient,
+    **RETRIED,
     cache_policy=_keyed(
         lambda paper, pdf_url, dest_dir: _key("download", paper.key, str(dest_dir))
     ),
@@ -215,9 +216,7 @@ def extract_pdf(pdf: Path, paper: Paper, figure_dir: Path, max_figures: int) -> 
 @task(
     name="summarize",
     task_run_name="summarize-{paper.key}",
-    retries=3,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=_transient,
+    **RETRIED,
     cache_policy=_keyed(
         lambda paper, extraction, language, backend, model: _key(
             "summarize",
@@ -248,9 +247,7 @@ def _judge_key(papers: list[Paper], topic: Topic, model: str, backend: str = "")
 @task(
     name="judge",
     task_run_name="judge-{topic.slug}",
-    retries=3,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=_transient,
+    **RETRIED,
     cache_policy=_keyed(
         lambda papers, topic, model, backend="": _judge_key(papers, topic, model, backend)
     ),

@@ -180,11 +180,14 @@ def _upsert(con: duckdb.DuckDBPyConnection, table: str, rows: list[tuple]) -> No
 
 def save_papers(con: duckdb.DuckDBPyConnection, papers: Iterable[Paper]) -> None:
     """Upsert paper metadata."""
-    _upsert(con, "papers", [
-        (p.arxiv_id, p.version, p.title, list(p.authors), p.abstract, p.published, p.updated,
-         list(p.categories), p.primary_category, p.comment, p.licence, p.announce_type, p.source)
-        for p in papers
-    ])  # fmt: skip
+    _upsert(con, "papers", [_paper_row(p) for p in papers])
+
+
+def _paper_row(p: Paper) -> tuple:
+    return (
+        p.arxiv_id, p.version, p.title, list(p.authors), p.abstract, p.published, p.updated,
+        list(p.categories), p.primary_category, p.comment, p.licence, p.announce_type, p.source,
+    )  # fmt: skip
 
 
 def save_selections(
@@ -270,8 +273,15 @@ def save_listing(
     con: duckdb.DuckDBPyConnection, categories: Iterable[str], day: date,
     window: tuple[datetime, datetime], papers: list[Paper],
 ) -> None:  # fmt: skip
-    """Record the papers a batch lists in `categories`, fetched ahead with a whole range."""
-    save_papers(con, papers)
+    """Record the papers a batch lists in `categories`, fetched ahead with a whole range.
+
+    A paper row already stored is kept: it may carry what the API lacks (the licence from
+    OAI-PMH, the announcement from the feed), and a daily run may be writing it right now.
+    """
+    rows = [_paper_row(p) for p in papers]
+    if rows:
+        marks = ", ".join("?" * len(rows[0]))
+        con.executemany(f"INSERT OR IGNORE INTO papers VALUES ({marks})", rows)
     _upsert(con, "listings", [(
         listing_scope(categories), day, window[0], window[1], [p.key for p in papers],
         datetime.now(UTC),

@@ -303,3 +303,13 @@ def test_finished_needs_the_same_versions_and_no_failure(tmp_path):
                               "extract-v3") == set()  # fmt: skip
         assert views.finished(con, [done], "zh", "gemini", "gemini-2.5-flash", "summary-v2",
                               "extract-v3") == set()  # fmt: skip
+
+
+def test_a_listing_never_overwrites_what_a_run_stored_about_a_paper(tmp_path):
+    start = datetime(2024, 10, 3, 18, tzinfo=UTC)
+    window = (start, start + timedelta(days=1))
+    licensed = paper("2410.03665", licence="http://creativecommons.org/licenses/by/4.0/")
+    with store.connect(tmp_path / "d.duckdb") as con:
+        store.save_papers(con, [licensed])
+        store.save_listing(con, ["cs.CV"], DAY, window, [replace(licensed, licence="")])
+        assert views.load_listing(con, ["cs.CV"], DAY, window) == [licensed]
