@@ -113,7 +113,9 @@ def run_day(day: date | None, topics: list[str] | None, llm: str | None) -> list
     for r in results:
         typer.echo(
             f"{r.topic} {r.day}: {r.fetched} fetched, {r.kept} kept, {r.summarized} summarized, "
-            f"{len(r.failures)} failed" + (f" ({r.note})" if r.note else "")
+            + (f"{r.reused} reused from DuckDB, " if r.reused else "")
+            + f"{len(r.failures)} failed"
+            + (f" ({r.note})" if r.note else "")
         )
         if r.prompt_tokens or r.output_tokens:
             typer.echo(f"  tokens: {r.prompt_tokens} in, {r.output_tokens} out, ${r.cost_usd:.4f}")

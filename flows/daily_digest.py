@@ -15,10 +15,10 @@ from prefect.futures import PrefectFuture
 from config.settings import Settings, Topic, get_settings
 from flows import report
 from flows.task_runner import SettingsTaskRunner
-from tasks import calendar, quota, stages, store, summarize, views
+from tasks import calendar, quota, stages, store, views
 from tasks import judge as relevance
 from tasks.errors import QuotaExhausted
-from tasks.summarize import make_summarizer
+from tasks.summarize import Summarizer, make_summarizer
 from tasks.types import DayNote, Failure, JudgeCalls, Paper, Selection
 
 DOWNLOADS_IN_FLIGHT = 2
@@ -90,17 +90,15 @@ def daily_digest(
         stages.store_results(settings.db_path, "no-batch", notes)
         return [TopicResult(t.name, day, note=note) for t in chosen]
     steps = stages.Stages(settings.cache_dir / "results", settings.retry_delays)
-    return [
-        digest_topic(settings, steps, topic, day, summarizer.name, summarizer.model)
-        for topic in chosen
-    ]
+    return [digest_topic(settings, steps, topic, day, summarizer) for topic in chosen]
 
 
 def digest_topic(
-    settings: Settings, steps: stages.Stages, topic: Topic, day: date, backend: str, model: str
+    settings: Settings, steps: stages.Stages, topic: Topic, day: date, summarizer: Summarizer
 ) -> TopicResult:
     """Run every stage for one topic and day; one bad paper never stops the others."""
     logger = get_run_logger()
+    backend, model = summarizer.name, summarizer.model
     result = TopicResult(topic.name, day)
     papers = listed(settings, topic, day)
     if papers is None:
@@ -125,7 +123,7 @@ def digest_topic(
                             [*metadata, DayNote(topic.name, day, result.note)], day)  # fmt: skip
         report.publish(settings.db_path, topic.name, topic.slug, topic.language, day, None)
         return result
-    todo = _to_process(settings, topic, day, kept, backend, model, result)
+    todo = _to_process(settings, topic, day, kept, summarizer, result)
     # The metadata is stored while the first downloads run: they, not the store, are the
     # day's critical path.
     store_metadata = lambda: steps.store_results(settings.db_path, "metadata", metadata, day)  # noqa: E731
@@ -190,7 +188,7 @@ def listed(settings: Settings, topic: Topic, day: date) -> list[Paper] | None:
 
 
 def _to_process(
-    settings: Settings, topic: Topic, day: date, kept: list[Paper], backend: str, model: str,
+    settings: Settings, topic: Topic, day: date, kept: list[Paper], summarizer: Summarizer,
     result: TopicResult,
 ) -> list[Paper]:  # fmt: skip
     """Return the kept papers that still need work.
@@ -200,6 +198,7 @@ def _to_process(
     prompt and language with no failure (a rerun then costs no task run for them).
     """
     logger = get_run_logger()
+    prompt, language = summarizer.recorded_as(topic.language)
     if not settings.db_path.exists():  # a fresh record: nothing published or finished yet
         return kept
     with store.connect(settings.db_path) as con:
@@ -210,13 +209,13 @@ def _to_process(
                             "(updated_papers = skip)", topic.name, day, len(skipped))  # fmt: skip
             kept = [p for p in kept if p.key not in skipped]
         done = views.finished(
-            con, kept, topic.language, backend, model, summarize.PROMPT_VERSION,
+            con, kept, language, summarizer.name, summarizer.model, prompt,
             stages.EXTRACTOR_VERSION,
         )  # fmt: skip
     if done:
         result.reused = len(done)
         logger.info("%s %s: %d papers already summarized by %s with %s; reused from DuckDB",
-                    topic.name, day, len(done), model, summarize.PROMPT_VERSION)  # fmt: skip
+                    topic.name, day, len(done), summarizer.model, prompt)  # fmt: skip
     return [p for p in kept if p.key not in done]
 
 

@@ -158,6 +158,10 @@ class ExtractiveSummarizer:
     model = "extractive-v1"
     prompt_version = "none"  # no prompt: the algorithm's version is the model name
 
+    def recorded_as(self, language: str) -> tuple[str, str]:
+        """Return the prompt version and language its summaries carry: always English."""
+        return self.prompt_version, "en"
+
     def summarize(
         self, paper: Paper, extraction: Extraction | None, language: str
     ) -> SummaryRecord:

@@ -61,6 +61,10 @@ class Summarizer(Protocol):
         self, paper: Paper, extraction: Extraction | None, language: str
     ) -> SummaryRecord: ...
 
+    def recorded_as(self, language: str) -> tuple[str, str]:
+        """Return the prompt version and language its summaries asked in `language` carry."""
+        ...
+
 
 @dataclass(frozen=True)
 class PromptTemplate:
@@ -164,6 +168,10 @@ class LLMSummarizer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r})"
+
+    def recorded_as(self, language: str) -> tuple[str, str]:
+        """Return the prompt version and language its summaries asked in `language` carry."""
+        return PROMPT_VERSION, language
 
     def summarize(
         self, paper: Paper, extraction: Extraction | None, language: str

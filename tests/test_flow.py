@@ -117,6 +117,9 @@ def test_second_run_repeats_only_what_failed(day_run):
     assert day_run["counts"]["llm"] == 13
     # The rerun downloads nothing and asks the LLM only about the paper that failed.
     assert day_run["again"] == {"pdf": 0, "llm": 2}
+    # The ten finished papers come from DuckDB, not even a cached task run each; of the two
+    # retried, the one with the broken PDF is summarized from its abstract again.
+    assert (day_run["second"].reused, day_run["second"].summarized) == (10, 1)
     assert day_run["retried"] == {BAD_LLM_TITLE + ":"} or day_run["retried"] == {BAD_LLM_TITLE}
     assert day_run["rows_again"] == day_run["rows"]
 

@@ -551,3 +551,12 @@ def test_the_input_token_setting_sets_the_papers_share_of_the_prompt():
     _, short_prompt = build_prompt(factories.paper(), long, "zh", summarizer.budget)
     _, default_prompt = build_prompt(factories.paper(), long, "zh")
     assert len(short_prompt) < 4000 + 2000 < len(default_prompt)
+
+
+def test_each_summarizer_says_how_its_records_are_keyed():
+    from tasks.extractive import ExtractiveSummarizer
+    from tasks.summarize import PROMPT_VERSION, make_summarizer
+
+    gemini = make_summarizer(Settings(llm_backend="gemini", gemini_api_key="k"))
+    assert gemini.recorded_as("zh") == (PROMPT_VERSION, "zh")
+    assert ExtractiveSummarizer().recorded_as("zh") == ("none", "en")  # always English
