@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.local_server import LocalServer
+from tests.fakes.local_server import LocalServer, QuietHandler
 
 Responder = Callable[[dict[str, Any]], str]
 # The judge's verdict per paper id ("2410.03665v1"): relevant or not; None leaves the id out.
@@ -215,9 +215,7 @@ def _texts(body: dict[str, Any]) -> list[str]:
 def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
     """Return a request handler class bound to `fake`."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             match = _PATH.match(self.path.split("?", 1)[0])
             length = int(self.headers.get("Content-Length") or 0)
@@ -236,16 +234,6 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, payload: dict[str, Any]) -> None:
             data = json.dumps(payload, ensure_ascii=False).encode()
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=UTF-8")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (timeout test); nothing left to tell it
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # keep test output clean; requests are recorded on the fake instead
+            self.reply(status, data, {"Content-Type": "application/json; charset=UTF-8"})
 
     return Handler

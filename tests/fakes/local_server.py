@@ -9,6 +9,27 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A keep-alive request handler that answers in one call and logs nothing."""
+
+    protocol_version = "HTTP/1.1"
+
+    def reply(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+        """Send `data` with `headers`; a client that already gave up is not an error."""
+        try:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout test); nothing left to tell it
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep test output clean; requests are recorded on the fake instead
+
+
 class LocalServer:
     """Serve `handler` on a free port of 127.0.0.1; use as a context manager, read `.url`."""
 

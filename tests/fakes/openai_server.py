@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.fakes import gemini_server
-from tests.fakes.local_server import LocalServer
+from tests.fakes.local_server import LocalServer, QuietHandler
 
 Responder = Callable[[dict[str, Any]], str]
 
@@ -197,9 +197,7 @@ def _json(payload: dict[str, Any]) -> bytes:
 def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     """Return a request handler class bound to `fake`."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b"{}"
@@ -214,17 +212,6 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             self._send(*fake._respond(request))
 
         def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
-            try:
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                for name, value in {"Content-Type": "application/json", **headers}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (timeout test); nothing left to tell it
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # keep test output clean; requests are recorded on the fake instead
+            self.reply(status, data, {"Content-Type": "application/json", **headers})
 
     return Handler
