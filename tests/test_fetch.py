@@ -26,7 +26,7 @@ from tests.fakes.arxiv_server import (
 )
 
 ROOT = Path(__file__).parents[1]
-FIXTURES = Path(__file__).parents[2] / "shared" / "arxiv-api-fixtures"
+FIXTURES = Path(__file__).parent / "fixtures" / "arxiv-api"
 SAMPLE = json.loads((ROOT / "config" / "sample" / "2024-10-07.json").read_text(encoding="utf-8"))
 TOPIC_CATEGORIES = ["cs.CV", "cs.LG", "cs.AI", "cs.CL", "cs.GR", "cs.SD", "eess.IV", "eess.AS"]
 UA = user_agent("tests <tests@example.org>")
