@@ -163,8 +163,12 @@ def _fail_startup(exc: RuntimeError) -> None:
     if "ephemeral Prefect API server" not in str(exc) or _state["debug"]:
         raise exc
     limit = os.environ.get(STARTUP_TIMEOUT, "?")
+    if "process exited" in str(exc):
+        what = "exited while starting (its log is above)"
+    else:
+        what = f"did not start within {limit} s (a busy machine?)"
     _fail(
-        f"Prefect's temporary server did not start within {limit} s (a busy machine?). Start a "
+        f"Prefect's temporary server {what}. Start a "
         "lasting one with `make ui` and export PREFECT_API_URL=http://127.0.0.1:4200/api, or "
         f"raise prefect_startup_timeout (DIGEST_PREFECT_STARTUP_TIMEOUT)",
         1,
@@ -255,6 +259,9 @@ def render(
 
     settings = get_settings()
     _check(None, topic)
+    if not settings.db_path.exists():  # a render never creates the record it reads
+        _fail(f"no database at {settings.db_path}; run `arxiv-digest run` first, or set "
+              "DIGEST_DB_PATH")  # fmt: skip
     chosen = [settings.topic(name) for name in topic] if topic else settings.topics
     for day in _days(date_, start, end):
         for t in chosen:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -153,3 +154,26 @@ def _run_state_name() -> str:
             limit=1,
         )
     return latest.state.name
+
+
+def test_the_final_state_tells_a_day_with_failures_and_an_open_day_apart():
+    from flows.daily_digest import TopicResult, outcome
+    from tasks.errors import DayIncomplete
+
+    clean = TopicResult(TOPIC, date(2024, 10, 7), kept=12)
+    failed = TopicResult(TOPIC, date(2024, 10, 7), kept=12, failures=["x extract: bad"],
+                         waiting=["y"], licences_unknown=3)  # fmt: skip
+    empty = TopicResult("Other", date(2024, 10, 7), unavailable=True, note="arXiv listed none")
+    assert (outcome([clean]).name, outcome([clean]).message) == (
+        "Completed",
+        f"{TOPIC} 2024-10-07: 12 kept",
+    )
+    state = outcome([failed])
+    assert (state.type.value, state.name) == ("COMPLETED", "Completed with failures")
+    assert state.message == f"{TOPIC} 2024-10-07: 12 kept, 1 failed, 1 waiting, 3 licences unknown"
+    state = outcome([clean, empty])
+    assert state.is_failed() and "listing not available yet" in state.message
+    error = state.result(raise_on_failure=False)
+    assert isinstance(error, DayIncomplete) and [r.topic for r in error.results] == [TOPIC, "Other"]
+    again = pickle.loads(pickle.dumps(error))
+    assert str(again) == str(error) and again.results == error.results
