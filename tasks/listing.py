@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from datetime import date, datetime
 
-from tasks.errors import ListingUnavailable
+from tasks.errors import DigestError, ListingUnavailable
 from tasks.fetch import ArxivSource
 from tasks.types import Paper
 
@@ -34,19 +34,13 @@ def batch_papers(
     """Return the papers of the batch labelled `day`; raise if arXiv lists none.
 
     `feed`, for the newest batch, reads the RSS feed: its papers are taken when it carries
-    the batch with enough items; otherwise the API's answer for the window is merged in.
+    the batch with enough items; otherwise the API's answer for the window is merged in. A
+    feed that fails is an enrichment lost (announce types, licences), not the day.
     """
     answers: list[str] = []
-    papers: list[Paper] = []
-    if feed is not None:
-        label, items = feed()
-        if label == day:
-            answers.append(f"RSS feed {len(items)}")
-            if len(items) >= FEED_CHECK_BELOW:
-                return items
-            papers = items
-        else:
-            answers.append(f"RSS feed holds {label or 'no batch'}")
+    papers = _feed_papers(feed, day, answers) if feed else []
+    if len(papers) >= FEED_CHECK_BELOW:
+        return papers
     api = source.day_papers(categories, *window)
     answers.append(f"API {len(api)}")
     merged = merge(papers, api)
@@ -59,6 +53,21 @@ def batch_papers(
             "backfill fetches it again"
         )
     return merged
+
+
+def _feed_papers(feed: Feed, day: date, answers: list[str]) -> list[Paper]:
+    """Return the feed's papers if it carries the batch `day`; note what it gave."""
+    try:
+        label, items = feed()
+    except (DigestError, OSError) as exc:  # the API lists the same batch: go on without
+        log.warning("the RSS feed failed (%s); the batch comes from the API", exc)
+        answers.append("RSS feed failed")
+        return []
+    if label != day:
+        answers.append(f"RSS feed holds {label or 'no batch'}")
+        return []
+    answers.append(f"RSS feed {len(items)}")
+    return items
 
 
 def merge(first: list[Paper], second: list[Paper]) -> list[Paper]:

@@ -11,7 +11,7 @@ import pytest
 
 from tasks import listing
 from tasks.calendar import batch_window
-from tasks.errors import ListingUnavailable
+from tasks.errors import FetchError, ListingUnavailable
 from tasks.fetch import ArxivSource
 from tasks.limiter import Limiter
 from tests.factories import paper
@@ -55,6 +55,15 @@ def test_a_feed_of_another_batch_leaves_the_day_to_the_api():
         stale = feed_of(date(2024, 10, 4), [paper("2410.09999")])
         found = listing.batch_papers(source(server), ["cs.CV"], DAY, WINDOW, stale)
     assert "2410.09999" not in {p.arxiv_id for p in found} and found
+
+
+def test_a_failing_feed_leaves_the_batch_to_the_api():
+    def broken() -> tuple:
+        raise FetchError("arXiv RSS answered HTTP 404")
+
+    with ArxivServer(SAMPLE) as server:
+        found = listing.batch_papers(source(server), ["cs.CV"], DAY, WINDOW, broken)
+    assert "2410.03456" in {p.arxiv_id for p in found}
 
 
 @pytest.mark.parametrize("feed", [None, feed_of(DAY, []), feed_of(None, [])])
