@@ -133,6 +133,7 @@ def run_day(day: date | None, topics: list[str] | None, llm: str | None) -> list
         results = value
     for r in results:
         _print_result(r)
+    typer.echo(f"{state.name}: {state.message}")  # as the run list in the Prefect UI shows it
     if isinstance(value, DayIncomplete):
         raise typer.Exit(1)
     return results

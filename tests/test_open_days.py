@@ -103,6 +103,7 @@ def test_run_of_an_empty_listing_exits_1_and_a_later_run_publishes(world):
     first = cli("run", "--date", "2024-10-07")
     assert first.exit_code == 1, first.output
     assert "listing is not available yet" in first.output
+    assert "Failed: listing not available yet: Diffusion Models 2024-10-07" in first.output
     assert "Traceback" not in first.output
     arxiv.entries = entries
     second = cli("run", "--date", "2024-10-07")
@@ -116,6 +117,8 @@ def test_oai_down_publishes_with_licences_unknown_and_the_next_run_shows_figures
     first = cli("run", "--date", "2024-10-07")
     assert first.exit_code == 0, first.output
     assert "licences unknown for 3 papers" in first.output
+    state_line = f"Completed with failures: {TOPIC} 2024-10-07: 3 kept, 3 licences unknown"
+    assert state_line in first.output
     post_file = data / "posts" / "2024-10-07-diffusion-models.md"
     post = post_file.read_text(encoding="utf-8")
     assert "<img" not in post
