@@ -8,11 +8,15 @@ import sys
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from flows import records
+
+if TYPE_CHECKING:  # imported lazily at run time: commands without a flow never load Prefect
+    from config.settings import Settings
+    from flows.daily_digest import TopicResult
 
 app = typer.Typer(help="Daily arXiv digests per topic, as Prefect flows.", no_args_is_help=True)
 
@@ -139,7 +143,8 @@ def run_day(day: date | None, topics: list[str] | None, llm: str | None) -> list
     return results
 
 
-def _print_result(r) -> None:
+def _print_result(r: TopicResult) -> None:
+    """Print one topic's result of a run."""
     typer.echo(
         f"{r.topic} {r.day}: {r.fetched} fetched, {r.kept} kept, {r.summarized} summarized, "
         + (f"{r.reused} reused from DuckDB, " if r.reused else "")
@@ -193,7 +198,7 @@ def run(date_: DateOpt = None, topic: TopicOpt = None, llm: LlmOpt = None) -> No
     run_day(day, topic, llm)
 
 
-def no_batch(settings, day: date, topics: list[str] | None) -> str:
+def no_batch(settings: Settings, day: date, topics: list[str] | None) -> str:
     """Return why `day` has no batch (recorded for each topic, as a run would), or ""."""
     from tasks import calendar as cal
     from tasks import store
