@@ -265,11 +265,12 @@ def render(
 
     settings = get_settings()
     _check(None, topic)
+    days = _days(date_, start, end)
     if not settings.db_path.exists():  # a render never creates the record it reads
         _fail(f"no database at {settings.db_path}; run `arxiv-digest run` first, or set "
               "DIGEST_DB_PATH")  # fmt: skip
     chosen = [settings.topic(name) for name in topic] if topic else settings.topics
-    for day in _days(date_, start, end):
+    for day in days:
         for t in chosen:
             post = render_day.fn(
                 settings.db_path, t.name, t.slug, t.language, day, t.front_matter,
