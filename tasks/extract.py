@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pymupdf
 
+from tasks.crops import figure_image, write_figure
 from tasks.errors import ExtractError
-from tasks.figures import FIGURE_CAPTION, Region, figure_image, find_regions, write_figure
+from tasks.figures import FIGURE_CAPTION, Region, find_regions
 from tasks.links import find_links
 from tasks.pdftext import Line, body_size, page_lines, reading_order
 from tasks.types import Extraction, file_stem
 
-TEXT_PAGES = 30
-FIGURE_PAGES = 15
 MAX_PAGES = 300
 
 SECTION_NAMES = {
@@ -70,8 +69,8 @@ def extract_pdf(
 ) -> Extraction:
     """Read sections, affiliation, links and up to `max_figures` figures from a paper's PDF.
 
-    Text comes from the first TEXT_PAGES pages, figures from the first FIGURE_PAGES; figure
-    pages are 1-based and figure files go to `figure_dir`, replacing this version's old ones.
+    Every page is read for text and figures; figure pages are 1-based and figure files go to
+    `figure_dir`, replacing this version's old ones.
     """
     paper = f"{arxiv_id}v{version}"
     doc = open_pdf(pdf_path, paper)
@@ -119,11 +118,10 @@ def open_pdf(pdf_path: Path, paper: str = "") -> pymupdf.Document:
 def _extract(
     doc: pymupdf.Document, arxiv_id: str, version: int, figure_dir: Path, max_figures: int
 ) -> Extraction:
-    pages = [page_lines(doc[i]) for i in range(min(doc.page_count, TEXT_PAGES))]
+    pages = [page_lines(page) for page in doc]
+    body = body_size([ln for lines in pages for ln in lines])
     regions = [
-        region
-        for i in range(min(doc.page_count, FIGURE_PAGES))
-        for region in find_regions(doc[i], pages[i])
+        region for i, page in enumerate(doc) for region in find_regions(page, pages[i], body)
     ]
     ordered = [reading_order(lns, doc[i].rect.width) for i, lns in enumerate(pages)]
     lines = [ln for page in ordered for ln in page]

@@ -12,6 +12,8 @@ Box = tuple[float, float, float, float]
 
 # Running headers and page numbers live in these top/bottom fractions of the page.
 MARGIN_FRACTION = 0.065
+# A gap wider than this share of the font size between two glyphs separates words.
+WORD_GAP = 0.15
 MARKER = re.compile(r"^[\d*†‡§¶,∗⋆a-e]{1,6}$")
 
 
@@ -66,17 +68,35 @@ def page_lines(page: pymupdf.Page) -> list[Line]:
 
 
 def _make_line(page: int, raw: dict) -> Line | None:
-    spans = [s for s in raw["spans"] if s["text"].strip()]
-    if not spans:
+    spans = _spaced(raw["spans"])
+    inked = [s for s in spans if s["text"].strip()]
+    if not inked:
         return None
-    size = max(s["size"] for s in spans)
-    bold_chars = sum(len(s["text"]) for s in spans if _is_bold(s))
+    size = max(s["size"] for s in inked)
+    bold_chars = sum(len(s["text"]) for s in inked if _is_bold(s))
     out = tuple(
         Span(s["text"], s["size"], s["size"] < 0.8 * size and bool(MARKER.match(s["text"].strip())))
         for s in spans
     )
-    total = sum(len(s["text"]) for s in spans)
+    total = sum(len(s["text"]) for s in inked)
     return Line(page, tuple(raw["bbox"]), out, size, bold_chars > total / 2)
+
+
+def _spaced(spans: list[dict]) -> list[dict]:
+    """Return the spans with a space wherever the glyphs leave a word gap between two spans.
+
+    PDFs often draw the inter-word space as a span of its own, or as no glyph at all, only
+    a jump in position: the gap between the spans' boxes, not their boundary, is the space.
+    """
+    out: list[dict] = []
+    for span in spans:
+        prev = out[-1] if out else None
+        gap = span["bbox"][0] - prev["bbox"][2] if prev else 0.0
+        joined = prev is None or prev["text"][-1:].isspace() or span["text"][:1].isspace()
+        if not joined and gap > WORD_GAP * min(span["size"], prev["size"]):
+            span = {**span, "text": " " + span["text"]}
+        out.append(span)
+    return out
 
 
 def _is_bold(span: dict) -> bool:
