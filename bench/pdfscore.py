@@ -92,7 +92,7 @@ def score_paper(paper: dict, ex: Extraction) -> tuple[Score, list[str]]:
             intact += 1
         else:
             misses.append(f"figure {truth['number']} caption {fig.caption[: len(start)]!r}")
-    aff = normal(ex.affiliation) == normal(paper["first_author_affiliation"])
+    aff = normal(ex.affiliation) in _printed(paper["first_author_affiliation"])
     if not aff:
         misses.append(f"affiliation {ex.affiliation!r}")
     stated = [u.split()[0] for u in paper["code_or_project_urls"]]
@@ -104,6 +104,11 @@ def score_paper(paper: dict, ex: Extraction) -> tuple[Score, list[str]]:
                   affiliation_exact=int(aff), links_stated=len(stated), links_found=len(found),
                   links_spurious=len(spurious), **counts)  # fmt: skip
     return score, misses
+
+
+def _printed(truth: str) -> set[str]:
+    """Return the truth's affiliation, and without a reader's trailing "(gloss)" if it has one."""
+    return {normal(truth), normal(re.sub(r"\s*\([^()]*\)$", "", truth))}
 
 
 def _key(url: str) -> str:

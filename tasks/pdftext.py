@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
 import pymupdf
 
@@ -14,7 +15,8 @@ Box = tuple[float, float, float, float]
 MARGIN_FRACTION = 0.065
 # A gap wider than this share of the font size between two glyphs separates words.
 WORD_GAP = 0.15
-MARKER = re.compile(r"^[\d*†‡§¶,∗⋆a-e]{1,6}$")
+# Affiliation and footnote marks: digits, letters a-e, and the symbols templates use.
+MARKER = re.compile(r"^[\d*†‡§¶,∗⋆a-e□■⋄◇◆♢♦♠♣♥♡★☆#‖•◦○●△▽✉]{1,6}$")
 
 
 @dataclass(frozen=True)
@@ -36,11 +38,11 @@ class Line:
     size: float
     bold: bool
 
-    @property
+    @cached_property  # read many times by the figure and section finders
     def text(self) -> str:
         return " ".join("".join(s.text for s in self.spans).split())
 
-    @property
+    @cached_property
     def plain(self) -> str:
         """Return the text without superscript markers."""
         return " ".join("".join(s.text for s in self.spans if not s.sup).split())
@@ -75,7 +77,9 @@ def _make_line(page: int, raw: dict) -> Line | None:
     size = max(s["size"] for s in inked)
     bold_chars = sum(len(s["text"]) for s in inked if _is_bold(s))
     out = tuple(
-        Span(s["text"], s["size"], s["size"] < 0.8 * size and bool(MARKER.match(s["text"].strip())))
+        Span(
+            s["text"], s["size"], s["size"] < 0.85 * size and bool(MARKER.match(s["text"].strip()))
+        )
         for s in spans
     )
     total = sum(len(s["text"]) for s in inked)
