@@ -57,7 +57,8 @@ def page_lines(page: pymupdf.Page) -> list[Line]:
     height = page.rect.height
     top, bottom = height * MARGIN_FRACTION, height * (1 - MARGIN_FRACTION)
     lines = []
-    data = page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT)
+    # Ligatures come out as their letters ("fi", not "ﬁ"): a reader and a summarizer see words.
+    data = page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_PRESERVE_LIGATURES)
     for block in data["blocks"]:
         for raw in block.get("lines", ()):
             # arXiv's side stamp and rotated labels are not running text.
