@@ -129,7 +129,7 @@ def _stated(url: str, stated: list[str]) -> bool:
 
 
 def load_verdicts(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return json.loads(path.read_text(encoding="utf-8"))["papers"] if path.exists() else {}
 
 
 def crop_verdict(verdicts: dict, paper: dict, pair: tuple, crop_dir: Path) -> str:

@@ -147,7 +147,8 @@ def _sweep(ctx: Context, span: tuple, cap: Box, skip: set[int], up: bool) -> tup
             break
     if not walk.picked:
         return None
-    return flip(union(walk.parts)), walk.picked
+    x0, y0, x1, y1 = union(walk.parts)
+    return flip((x0, max(y0, walk.stop), x1, y1)), walk.picked
 
 
 @dataclass
@@ -160,6 +161,7 @@ class Walk:
     parts: list[Box]
     shapes: list[Box]
     tables: list[Box]
+    stop: float = -1e9
 
     def take(self, box: Box, item: Graphic | int, ctx: Context, span: tuple) -> bool:
         """Add the item if it belongs to the figure; return False when the figure ends."""
@@ -173,6 +175,7 @@ class Walk:
         elif not _overlaps(box, self.xs):
             return True  # text beside the figure: a wrapped paragraph or the next column
         elif self._barrier(item, box, ctx, span):
+            self.stop = box[3] + MARGIN  # graphics reaching past it are cut at it
             return False
         self.parts.append(box)
         self.edge = min(self.edge, box[1])
@@ -183,13 +186,14 @@ class Walk:
         line = ctx.lines[k]
         if id(line) in ctx.captioned:
             return True
-        if k in ctx.subcaptions or any(_inside_box(box, s) for s in self.shapes):
+        if k in ctx.subcaptions or line.size < 0.97 * ctx.body:  # labels are set smaller
             return False
-        if line.size < 0.97 * ctx.body:  # labels are set smaller than body text
+        if line.width >= 0.6 * (span[1] - span[0]):  # a line of body text, boxed or not
+            return True
+        if any(_inside_box(box, s) for s in self.shapes):
             return False
-        wide = line.width >= 0.6 * (span[1] - span[0])
         # Body-size text wholly past the figure begun is a paragraph or the title block.
-        return wide or (bool(self.picked) and box[3] <= self.edge + 1)
+        return bool(self.picked) and box[3] <= self.edge + 1
 
 
 def _ink(line: Line) -> Box:

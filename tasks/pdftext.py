@@ -13,6 +13,7 @@ Box = tuple[float, float, float, float]
 
 # Running headers and page numbers live in these top/bottom fractions of the page.
 MARGIN_FRACTION = 0.065
+CAPTION_START = re.compile(r"^(?:Figure|Fig\.|FIGURE|FIG\.|Table|TABLE)\s*\d")
 # A gap wider than this share of the font size between two glyphs separates words.
 WORD_GAP = 0.15
 # Affiliation and footnote marks: digits, letters a-e, and the symbols templates use.
@@ -60,14 +61,17 @@ def page_lines(page: pymupdf.Page) -> list[Line]:
     # Ligatures come out as their letters ("fi", not "ﬁ"): a reader and a summarizer see words.
     data = page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_PRESERVE_LIGATURES)
     for block in data["blocks"]:
-        for raw in block.get("lines", ()):
-            # arXiv's side stamp and rotated labels are not running text.
-            if abs(raw["dir"][1]) > 0.1 or raw["bbox"][3] < top or raw["bbox"][1] > bottom:
-                continue
-            line = _make_line(page.number + 1, raw)
-            if line is not None:
-                lines.append(line)
+        raws = [raw for raw in block.get("lines", ()) if abs(raw["dir"][1]) <= 0.1]
+        # A block reaching into the body, or a caption pushed into the margin, is not a
+        # running header or footer; arXiv's side stamp and rotated labels are not text.
+        inside = any(top <= raw["bbox"][3] and raw["bbox"][1] <= bottom for raw in raws)
+        if raws and (inside or CAPTION_START.match(_raw_text(raws[0]))):
+            lines += [ln for ln in (_make_line(page.number + 1, raw) for raw in raws) if ln]
     return lines
+
+
+def _raw_text(raw: dict) -> str:
+    return "".join(s["text"] for s in raw["spans"]).strip()
 
 
 def _make_line(page: int, raw: dict) -> Line | None:
