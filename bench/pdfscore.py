@@ -46,13 +46,15 @@ class Score:
         return [
             ("main-text figure recall", _ratio(self.main_found, self.main)),
             ("appendix figure recall", _ratio(self.appendix_found, self.appendix)),
-            ("crops correct (truth has a verdict)", _ratio(self.crops_ok, self.crops)
-             + f", {self.crops_unjudged} not yet judged"),
+            (
+                "crops correct (truth has a verdict)",
+                _ratio(self.crops_ok, self.crops) + f", {self.crops_unjudged} not yet judged",
+            ),
             ("caption words intact", _ratio(self.captions_intact, self.captions)),
             ("affiliation exact", f"{self.affiliation_exact}/{self.papers}"),
             ("stated links found", _ratio(self.links_found, self.links_stated)),
             ("spurious links", str(self.links_spurious)),
-        ]  # fmt: skip
+        ]
 
 
 def _ratio(n: int, d: int) -> str:
@@ -100,9 +102,16 @@ def score_paper(paper: dict, ex: Extraction) -> tuple[Score, list[str]]:
     spurious = [u for u in ex.links if not _stated(u, stated)]
     misses += [f"link missed {u}" for u in stated if u not in found]
     misses += [f"link spurious {u}" for u in spurious]
-    score = Score(captions=captions, captions_intact=intact, papers=1,
-                  affiliation_exact=int(aff), links_stated=len(stated), links_found=len(found),
-                  links_spurious=len(spurious), **counts)  # fmt: skip
+    score = Score(
+        captions=captions,
+        captions_intact=intact,
+        papers=1,
+        affiliation_exact=int(aff),
+        links_stated=len(stated),
+        links_found=len(found),
+        links_spurious=len(spurious),
+        **counts,
+    )
     return score, misses
 
 

@@ -57,7 +57,11 @@ def _embedded(doc: pymupdf.Document, region: Region) -> Image | None:
     if not frame.contains(pymupdf.Rect(region.bbox)):  # labels around the picture
         return None
     xref = _xref_at(doc[region.page - 1], images[0].bbox)
-    info = doc.extract_image(xref) if xref else None
+    # Only a JPEG's bytes can be kept as they are; any other image would be decoded and
+    # encoded again at full size, which costs more than rendering the crop at post size.
+    if not xref or doc.xref_get_key(xref, "Filter")[1] != "/DCTDecode":
+        return None
+    info = doc.extract_image(xref)
     # Soft masks and JPX/JBIG2 would not show as they do in the PDF.
     if not info or info.get("smask") or info["ext"] not in WEB_IMAGE_EXTS:
         return None

@@ -46,12 +46,13 @@ class Context:
 
 def find_regions(page: pymupdf.Page, lines: list[Line], body: float) -> list[Region]:
     """Return the page's captioned figures in reading order, tables and logos left out."""
-    graphics = page_graphics(page)
+    ordered = sorted(lines, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+    captions = [i for i, ln in enumerate(ordered) if FIGURE_CAPTION.match(ln.text)]
+    # Most pages have no figure: reading their drawings would be most of the time spent.
+    graphics = page_graphics(page) if captions else []
     if not graphics:
         return []
-    ordered = sorted(lines, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
     tables = table_boxes(ordered, graphics, body)
-    captions = [i for i, ln in enumerate(ordered) if FIGURE_CAPTION.match(ln.text)]
     starts = [i for i, ln in enumerate(ordered) if TABLE_CAPTION.match(ln.text)] + captions
     captioned = frozenset(id(ln) for i in starts for ln in _caption_lines(ordered, i))
     ctx = Context(ordered, graphics, tables, body, _subcaption_lines(ordered), captioned)
@@ -64,10 +65,11 @@ def find_regions(page: pymupdf.Page, lines: list[Line], body: float) -> list[Reg
     return sorted(regions, key=lambda r: _reading_key(r, two_column, page.rect.width))
 
 
-def _reading_key(region: Region, two_column: bool, width: float) -> tuple[int, float]:
-    """Order figures as read: full-width and left-column ones first, then the right column."""
+def _reading_key(region: Region, two_column: bool, width: float) -> tuple[int, float, float]:
+    """Order figures as read: full-width and left-column ones first, then the right column;
+    side-by-side figures (captions level within 10 pt) from left to right."""
     right = two_column and region.caption_bbox[0] > width / 2
-    return int(right), region.bbox[1]
+    return int(right), round(region.caption_bbox[1] / 10), region.bbox[0]
 
 
 def _subcaption_lines(lines: list[Line]) -> frozenset[int]:
