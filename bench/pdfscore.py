@@ -9,7 +9,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tasks.figures import FIGURE_CAPTION
+from tasks.captions import FIGURE_CAPTION
 from tasks.types import Extraction, Figure
 
 BBOX_SLACK = 2.0  # points: a judged crop still counts when its box moved less than this

@@ -7,14 +7,11 @@ from dataclasses import dataclass
 
 import pymupdf
 
+from tasks.captions import FIGURE_CAPTION, caption_lines, subcaption_lines
 from tasks.graphics import Graphic, area, page_graphics, union
 from tasks.pdftext import Box, Line, is_two_column, spans_gutter
 from tasks.tables import TABLE_CAPTION, table_boxes
 
-FIGURE_CAPTION = re.compile(
-    r"^(?:Figure|Fig\.|FIGURE|FIG\.)\s*([A-Z]?\d+)(?:\s*[:.|]|\s+(?=[A-Z]))"
-)
-SUBCAPTION = re.compile(r"^\(?[a-z]\)\s")  # "(b) Prompt: …", "a) Input"
 MIN_AREA_FRACTION = 0.02
 NEAR_CAPTION = 50.0  # points between a figure's edge and its caption
 INNER_GAP = 36.0  # points of empty space that end a figure
@@ -54,8 +51,8 @@ def find_regions(page: pymupdf.Page, lines: list[Line], body: float) -> list[Reg
         return []
     tables = table_boxes(ordered, graphics, body)
     starts = [i for i, ln in enumerate(ordered) if TABLE_CAPTION.match(ln.text)] + captions
-    captioned = frozenset(id(ln) for i in starts for ln in _caption_lines(ordered, i))
-    ctx = Context(ordered, graphics, tables, body, _subcaption_lines(ordered), captioned)
+    captioned = frozenset(id(ln) for i in starts for ln in caption_lines(ordered, i))
+    ctx = Context(ordered, graphics, tables, body, subcaption_lines(ordered), captioned)
     regions = []
     for i in captions:
         region = _region(page, ctx, i, captions)
@@ -72,29 +69,8 @@ def _reading_key(region: Region, two_column: bool, width: float) -> tuple[int, f
     return int(right), round(region.caption_bbox[1] / 10), region.bbox[0]
 
 
-def _subcaption_lines(lines: list[Line]) -> frozenset[int]:
-    """Return indexes of sub-caption lines: "(a) …" and the lines continuing it."""
-    marked: set[int] = set()
-    for i, line in enumerate(lines):
-        if SUBCAPTION.match(line.text):
-            marked.add(i)
-        elif i - 1 in marked and _continues(lines[i - 1], line):
-            marked.add(i)
-    return frozenset(marked)
-
-
-def _continues(prev: Line, line: Line) -> bool:
-    gap = line.bbox[1] - prev.bbox[3]
-    same_column = min(line.bbox[2], prev.bbox[2]) > max(line.bbox[0], prev.bbox[0])
-    return (
-        same_column
-        and -0.5 * prev.size < gap < 0.6 * prev.size
-        and abs(line.size - prev.size) < 0.6
-    )
-
-
 def _region(page: pymupdf.Page, ctx: Context, i: int, captions: list[int]) -> Region | None:
-    block = _caption_lines(ctx.lines, i)
+    block = caption_lines(ctx.lines, i)
     cap_box = union([ln.bbox for ln in block])
     span = _span(page, ctx, i, cap_box, captions)
     found = _sweep(ctx, span, cap_box, set(map(id, block)), up=True)
@@ -249,24 +225,3 @@ def _padded(box: Box, page: pymupdf.Rect) -> Box:
         min(box[2] + MARGIN, page.x1),
         min(box[3] + MARGIN, page.y1),
     )
-
-
-def _caption_lines(lines: list[Line], i: int) -> list[Line]:
-    """Return the caption's lines: the first and those following at the same size, no gap."""
-    parts, prev = [lines[i]], lines[i]
-    for line in lines[i + 1 :]:
-        if min(line.bbox[2], prev.bbox[2]) <= max(line.bbox[0], prev.bbox[0]):
-            continue  # another column's line at this height
-        gap = line.bbox[1] - prev.bbox[3]
-        if gap > 0.6 * prev.size or abs(line.size - prev.size) > 0.6 or gap < -0.5 * prev.size:
-            break
-        if FIGURE_CAPTION.match(line.text) or TABLE_CAPTION.match(line.text):
-            break
-        # Wider than the caption's first line: the text after a wrapped figure.
-        first = lines[i].bbox
-        ragged = max(line.size, 0.3 * (first[2] - first[0]))
-        if line.bbox[0] < first[0] - line.size or line.bbox[2] > first[2] + ragged:
-            break
-        parts.append(line)
-        prev = line
-    return parts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tasks.figures import FIGURE_CAPTION
+from tasks.captions import FIGURE_CAPTION
 from tasks.pdftext import Line, body_size
 
 SECTION_NAMES = {
