@@ -75,36 +75,38 @@ def _raw_text(raw: dict) -> str:
 
 
 def _make_line(page: int, raw: dict) -> Line | None:
-    spans = _spaced(raw["spans"])
-    inked = [s for s in spans if s["text"].strip()]
+    inked = [s for s in raw["spans"] if s["text"].strip()]
     if not inked:
         return None
     size = max(s["size"] for s in inked)
     bold_chars = sum(len(s["text"]) for s in inked if _is_bold(s))
-    out = tuple(
-        Span(
-            s["text"], s["size"], s["size"] < 0.85 * size and bool(MARKER.match(s["text"].strip()))
-        )
-        for s in spans
-    )
     total = sum(len(s["text"]) for s in inked)
-    return Line(page, tuple(raw["bbox"]), out, size, bold_chars > total / 2)
+    spans = tuple(_spaced(raw["spans"], size))
+    return Line(page, tuple(raw["bbox"]), spans, size, bold_chars > total / 2)
 
 
-def _spaced(spans: list[dict]) -> list[dict]:
-    """Return the spans with a space wherever the glyphs leave a word gap between two spans.
+def _spaced(raws: list[dict], size: float) -> list[Span]:
+    """Return the inked spans, each led by a space where the glyphs leave a word gap.
 
     PDFs often draw the inter-word space as a span of its own, or as no glyph at all, only
     a jump in position: the gap between the spans' boxes, not their boundary, is the space.
     """
-    out: list[dict] = []
-    for span in spans:
-        prev = out[-1] if out else None
-        gap = span["bbox"][0] - prev["bbox"][2] if prev else 0.0
-        joined = prev is None or prev["text"][-1:].isspace() or span["text"][:1].isspace()
-        if not joined and gap > WORD_GAP * min(span["size"], prev["size"]):
-            span = {**span, "text": " " + span["text"]}
-        out.append(span)
+    out: list[Span] = []
+    space, prev = "", None
+    for raw in raws:
+        text = raw["text"]
+        if not text.strip():
+            space = " " if text else space
+            continue
+        if (
+            prev
+            and not space
+            and raw["bbox"][0] - prev["bbox"][2] > WORD_GAP * min(raw["size"], prev["size"])
+        ):
+            space = " "
+        small = raw["size"] < 0.85 * size
+        out.append(Span(space + text, raw["size"], small and bool(MARKER.match(text.strip()))))
+        space, prev = "", raw
     return out
 
 
