@@ -59,7 +59,7 @@ def measure(folder: Path, crops: Path) -> tuple[list[tuple[str, str]], list[str]
     plain_s, pages = min(plain_text(paths) for _ in range(3))
     capped_s = min(extract_all(papers, folder, crops / "capped", 4)[1] for _ in range(2))
     text_s = min(extract_all(papers, folder, crops / "text", 0)[1] for _ in range(2))
-    guarded_s = guarded_all(papers, folder, crops / "guarded")
+    guarded_s = min(guarded_all(papers, folder, crops / "guarded") for _ in range(2))
     uncapped, _ = extract_all(papers, folder, crops, 1000)
     verdicts = load_verdicts(VERDICTS)
     total, failures = Score(), []
