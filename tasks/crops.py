@@ -13,6 +13,7 @@ from tasks.types import Figure
 
 WEB_IMAGE_EXTS = {"png", "jpeg", "jpg"}
 RENDER_ZOOM = 2.0
+TRIM_KEEP = 3.0  # points of white kept around a trimmed figure
 MAX_RENDER_PX = 1600  # a full-page figure at zoom 2 would be 1700 px wide: no post needs more
 
 
@@ -24,6 +25,7 @@ class Image:
     ext: str
     width: int
     height: int
+    bbox: tuple[float, float, float, float] | None = None  # the page area shown, when trimmed
 
 
 def figure_image(doc: pymupdf.Document, region: Region) -> Image:
@@ -38,7 +40,7 @@ def write_figure(region: Region, image: Image, index: int, stem: str, figure_dir
     return Figure(
         index=index,
         page=region.page,
-        bbox=tuple(round(v, 2) for v in region.bbox),
+        bbox=tuple(round(v, 2) for v in image.bbox or region.bbox),
         caption=region.caption,
         width=image.width,
         height=image.height,
@@ -59,7 +61,7 @@ def _embedded(doc: pymupdf.Document, region: Region) -> Image | None:
     xref = _xref_at(doc[region.page - 1], images[0].bbox)
     # Only a JPEG's bytes can be kept as they are; any other image would be decoded and
     # encoded again at full size, which costs more than rendering the crop at post size.
-    if not xref or doc.xref_get_key(xref, "Filter")[1] != "/DCTDecode":
+    if not xref or not doc.xref_get_key(xref, "Filter")[1].rstrip("]").endswith("/DCTDecode"):
         return None
     info = doc.extract_image(xref)
     # Soft masks and JPX/JBIG2 would not show as they do in the PDF.
@@ -92,4 +94,27 @@ def _rendered(doc: pymupdf.Document, region: Region) -> Image:
     clip = pymupdf.Rect(region.bbox)
     zoom = min(RENDER_ZOOM, MAX_RENDER_PX / max(clip.width, clip.height, 1.0))
     pix = doc[region.page - 1].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip, alpha=False)
-    return Image(pix.tobytes("png"), "png", pix.width, pix.height)
+    inked = _inked(pix, round(TRIM_KEEP * zoom))
+    if inked is None or inked == pix.irect:
+        return Image(pix.tobytes("png"), "png", pix.width, pix.height)
+    # Drawings clipped away still count in a graphic's box: what shows is the white-free part.
+    trimmed = pymupdf.Pixmap(pix.colorspace, inked, False)
+    trimmed.copy(pix, inked)
+    box = tuple(v / zoom for v in (inked.x0, inked.y0, inked.x1, inked.y1))
+    return Image(trimmed.tobytes("png"), "png", trimmed.width, trimmed.height, box)
+
+
+def _inked(pix: pymupdf.Pixmap, keep: int) -> pymupdf.IRect | None:
+    """Return the pixmap's area without its pure-white margins (keeping `keep` px), or None."""
+    stride, width = pix.stride, pix.width * pix.n
+    samples = pix.samples
+    rows = [samples[r * stride : r * stride + width] for r in range(pix.height)]
+    inked = [r for r, row in enumerate(rows) if row.strip(b"\xff")]
+    if not inked:
+        return None
+    left = min(width - len(rows[r].lstrip(b"\xff")) for r in inked) // pix.n
+    right = max(len(rows[r].rstrip(b"\xff")) for r in inked) // pix.n
+    x0, y0 = pix.x + max(left - keep, 0), pix.y + max(inked[0] - keep, 0)
+    x1 = pix.x + min(right + keep, pix.width)
+    y1 = pix.y + min(inked[-1] + 1 + keep, pix.height)
+    return pymupdf.IRect(x0, y0, x1, y1)
