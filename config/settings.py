@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     dask_address: str = ""
     dask_workers: int = Field(2, ge=1)
     retry_delays: list[float] = [2.0, 10.0, 30.0]
+    # Seconds the CLI lets Prefect's temporary server take to start (Prefect's own 20 s fails
+    # on a busy 2-core machine); unused with PREFECT_API_URL set.
+    prefect_startup_timeout: int = Field(120, ge=1)
     figure_policy: Literal["licensed", "always", "never"] = "licensed"
     updated_papers: Literal["updated", "new", "skip"] = "updated"
     post_format: Literal["hexo", "markdown"] = "hexo"

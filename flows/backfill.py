@@ -9,12 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.states import Completed, State
 
 from config.settings import Settings, Topic, get_settings
 from flows import report
 from flows.daily_digest import TopicResult, daily_digest
 from flows.task_runner import one_cluster
 from tasks import calendar, stages, store, views
+from tasks.errors import DayIncomplete, ListingUnavailable
 from tasks.types import DayNote, Listing
 
 
@@ -23,7 +25,8 @@ class DayReport:
     """What the backfill did for one topic on one date.
 
     `status` is `ran` (a daily-digest run happened now), `complete` (already in DuckDB with no
-    failure, so not repeated), `skipped` (arXiv has no batch that day) or `failed`.
+    failure, so not repeated), `skipped` (arXiv has no batch that day), `unavailable` (arXiv
+    listed nothing for a batch that should exist: the next backfill asks again) or `failed`.
     """
 
     day: date
@@ -62,11 +65,12 @@ def backfill(
     topics: list[str] | None = None,
     force: bool = False,
     llm: str | None = None,
-) -> list[DayReport]:
+) -> State:
     """Run `daily-digest` for every batch label from `start` to `end` not yet complete."""
     if end < start:
         raise ValueError(f"backfill: end {end} is before start {start}")
     settings, logger = get_settings(), get_run_logger()
+    store.upgrade(settings.db_path)
     chosen = [settings.topic(n) for n in topics] if topics else settings.topics
     names = [t.name for t in chosen]
     days = dates(start, end)
@@ -82,7 +86,17 @@ def backfill(
                 logger.info("%s %s: %s %s", r.day, r.topic, r.status, r.note or r.post or "")
             for listener in list(_listeners):
                 listener(day, done)
-    return reports
+    return finished(reports)
+
+
+def finished(reports: list[DayReport]) -> State:
+    """Return the backfill's final state: days left open make it "Completed with failures"."""
+    open_days = [f"{r.day} {r.topic} {r.status}" for r in reports
+                 if r.status in ("failed", "unavailable")]  # fmt: skip
+    done = sum(r.status in ("ran", "complete", "skipped") for r in reports)
+    message = f"{done} of {len(reports)} topic-days done" + "".join(f"; {d}" for d in open_days)
+    name = "Completed with failures" if open_days else "Completed"
+    return Completed(name=name, message=message, data=reports)
 
 
 def prefetch(settings: Settings, topics: list[Topic], days: list[date], force: bool) -> None:
@@ -99,16 +113,22 @@ def prefetch(settings: Settings, topics: list[Topic], days: list[date], force: b
         todo = _unlisted(settings, topic, labels, force)
         if len(todo) < 2:  # one label costs the same either way: its run fetches it
             continue
-        found = steps.fetch_range(settings.arxiv_api_url, topic.categories, todo)
+        try:
+            found = steps.fetch_range(settings.arxiv_api_url, topic.categories, todo)
+        except ListingUnavailable as exc:  # each day's own run asks again
+            get_run_logger().warning("%s: %s; each day's run asks again", topic.name, exc)
+            continue
+        # A label the range found nothing for is not stored: its own run asks arXiv again.
         listings = [
             Listing(tuple(topic.categories), label,
                     calendar.batch_window(label, settings.holidays), tuple(found[label]))
-            for label in todo
+            for label in todo if found[label]
         ]  # fmt: skip
         stages.store_results(settings.db_path, "listings", listings)
         get_run_logger().info(
-            "%s: %d papers of %d labels fetched with one range (%s → %s)", topic.name,
+            "%s: %d papers of %d labels fetched with one range (%s → %s)%s", topic.name,
             sum(len(x.papers) for x in listings), len(todo), todo[0], todo[-1],
+            "".join(f"; {d}: none listed yet" for d in todo if not found[d]),
         )  # fmt: skip
 
 
@@ -117,7 +137,7 @@ def _unlisted(settings: Settings, topic: Topic, labels: list[date], force: bool)
     if not labels or not settings.db_path.exists():
         return labels
     holidays = settings.holidays
-    with store.connect(settings.db_path) as con:
+    with store.connect(settings.db_path, read_only=True) as con:
         return [
             d for d in labels
             if (force or not _complete(views.load_digest(con, topic.name, d)))
@@ -127,7 +147,8 @@ def _unlisted(settings: Settings, topic: Topic, labels: list[date], force: bool)
 
 
 def _complete(row: tuple | None) -> bool:
-    return bool(row) and row[2] == 0
+    """Return whether a digests row is a finished day: no failure, and not left unavailable."""
+    return bool(row) and row[2] == 0 and row[4] != "unavailable"
 
 
 def backfill_day(
@@ -145,21 +166,23 @@ def backfill_day(
     ran: dict[str, DayReport] = {}
     if todo:
         state = daily_digest(day=day, topics=todo, llm=llm, return_state=True)
-        if state.is_completed():
-            results = state.result()
+        value = state.result(raise_on_failure=False)
+        results = value.results if isinstance(value, DayIncomplete) else value
+        if isinstance(results, list):
             ran = {r.topic: counted(settings.db_path, r, languages[r.topic]) for r in results}
         else:
-            error = state.result(raise_on_failure=False)
-            get_run_logger().error("daily-digest failed for %s: %s", day, error)
-            ran = {n: DayReport(day, n, "failed", str(error)) for n in todo}
+            get_run_logger().error("daily-digest failed for %s: %s", day, value)
+            ran = {n: DayReport(day, n, "failed", str(value)) for n in todo}
     return [complete.get(n) or ran[n] for n in names]
 
 
 @task(name="check-complete", task_run_name="check-complete-{day}", **report.DB_READ)
 def completed(db_path: Path, day: date, languages: dict[str, str]) -> dict[str, DayReport]:
     """Return the topics whose post for `day` is stored with zero failures."""
-    found = {}
-    with store.connect(db_path) as con:
+    found: dict[str, DayReport] = {}
+    if not db_path.exists():
+        return found
+    with store.connect(db_path, read_only=True) as con:
         for name, language in languages.items():
             row = views.load_digest(con, name, day)
             if _complete(row):
@@ -172,9 +195,10 @@ def completed(db_path: Path, day: date, languages: dict[str, str]) -> dict[str, 
 @task(name="count-tokens", task_run_name="count-tokens-{result.day}", **report.DB_READ)
 def counted(db_path: Path, result: TopicResult, language: str) -> DayReport:
     """Return the report of a topic's daily-digest run, with the tokens it spent."""
-    with store.connect(db_path) as con:
+    with store.connect(db_path, read_only=True) as con:
         tokens = views.day_tokens(con, result.topic, result.day, language)
+    status = "unavailable" if result.unavailable else "ran"
     return DayReport(
-        result.day, result.topic, "ran", result.note, result.kept, len(result.failures), tokens,
+        result.day, result.topic, status, result.note, result.kept, len(result.failures), tokens,
         result.post,
     )  # fmt: skip

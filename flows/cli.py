@@ -12,11 +12,16 @@ import time
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from flows import records
+
+if TYPE_CHECKING:  # imported lazily at run time: commands without a flow never load Prefect
+    from config.settings import Settings
+    from flows.daily_digest import TopicResult
+    from tasks.types import Extraction
 
 app = typer.Typer(help="Daily arXiv digests per topic, as Prefect flows.", no_args_is_help=True)
 
@@ -73,10 +78,20 @@ def _brief_console() -> None:
                 handler.setFormatter(_Brief(handler.formatter))
 
 
+STARTUP_TIMEOUT = "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"
+
+
 def _quiet_prefect() -> None:
-    """Keep Prefect offline-friendly: no analytics calls from this process."""
+    """Prepare Prefect before its first import: offline-friendly, patient on a busy machine.
+
+    No analytics calls from this process; without PREFECT_API_URL each command starts a
+    temporary server, whose 20 s start-up limit a loaded 2-core machine overruns.
+    """
+    from config.settings import get_settings
+
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault(STARTUP_TIMEOUT, str(get_settings().prefect_startup_timeout))
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -102,49 +117,105 @@ def _check(llm: str | None, topics: list[str] | None) -> None:
 
 
 def run_day(day: date | None, topics: list[str] | None, llm: str | None) -> list:
-    """Run `daily-digest` and print what it produced."""
+    """Run `daily-digest`, print what it produced; exit non-zero if the day is not done.
+
+    A day with failed papers is still published (exit 0); a batch arXiv listed nothing for
+    yet, or a run that could not go on, exits 1.
+    """
     _quiet_prefect()
     from flows.daily_digest import daily_digest
-    from tasks.errors import DigestError
+    from tasks.errors import DayIncomplete, DigestError
 
     _brief_console()
     try:  # the flow takes its task runner (threads or Dask) from the settings
-        results = daily_digest(day=day, topics=topics, llm=llm)
-    except (DigestError, OSError) as exc:
-        if _state["debug"]:
-            raise
-        _fail(f"the run for {day or 'the latest batch'} failed: {exc} (--debug shows more)", 1)
+        state = daily_digest(day=day, topics=topics, llm=llm, return_state=True)
+    except RuntimeError as exc:
+        _fail_startup(exc)
+    value = state.result(raise_on_failure=False)
+    if isinstance(value, DayIncomplete):
+        results = value.results
+    elif isinstance(value, (DigestError, OSError)) and not _state["debug"]:
+        _fail(f"the run for {day or 'the latest batch'} failed: {value} (--debug shows more)", 1)
+    elif isinstance(value, BaseException):
+        raise value
+    else:
+        results = value
     for r in results:
-        typer.echo(
-            f"{r.topic} {r.day}: {r.fetched} fetched, {r.kept} kept, {r.summarized} summarized, "
-            + (f"{r.reused} reused from DuckDB, " if r.reused else "")
-            + f"{len(r.failures)} failed"
-            + (f" ({r.note})" if r.note else "")
-        )
-        if r.prompt_tokens or r.output_tokens:
-            typer.echo(f"  tokens: {r.prompt_tokens} in, {r.output_tokens} out, ${r.cost_usd:.4f}")
-        for failure in r.failures:
-            typer.echo(f"  failed: {failure}")
-        if r.waiting:
-            typer.echo(f"  waiting for the next run (LLM quota or budget): {', '.join(r.waiting)}")
-        if r.post:
-            typer.echo(f"  post: {r.post}")
+        _print_result(r)
+    typer.echo(f"{state.name}: {state.message}")  # as the run list in the Prefect UI shows it
+    if isinstance(value, DayIncomplete):
+        raise typer.Exit(1)
     return results
+
+
+def _print_result(r: TopicResult) -> None:
+    """Print one topic's result of a run."""
+    typer.echo(
+        f"{r.topic} {r.day}: {r.fetched} fetched, {r.kept} kept, {r.summarized} summarized, "
+        + (f"{r.reused} reused from DuckDB, " if r.reused else "")
+        + f"{len(r.failures)} failed"
+        + (f" ({r.note})" if r.note else "")
+    )
+    if r.prompt_tokens or r.output_tokens:
+        typer.echo(f"  tokens: {r.prompt_tokens} in, {r.output_tokens} out, ${r.cost_usd:.4f}")
+    for failure in r.failures:
+        typer.echo(f"  failed: {failure}")
+    if r.waiting:
+        typer.echo(f"  waiting for the next run (LLM quota or budget): {', '.join(r.waiting)}")
+    if r.licences_unknown:
+        typer.echo(f"  licences unknown for {r.licences_unknown} papers (arXiv's OAI-PMH failed): "
+                   "figures withheld; the next run looks them up and re-renders")  # fmt: skip
+    if r.post:
+        typer.echo(f"  post: {r.post}")
+
+
+def _fail_startup(exc: RuntimeError) -> None:
+    """Say what to do when Prefect's temporary server did not start in time."""
+    if "ephemeral Prefect API server" not in str(exc) or _state["debug"]:
+        raise exc
+    limit = os.environ.get(STARTUP_TIMEOUT, "?")
+    if "process exited" in str(exc):
+        what = "exited while starting (its log is above)"
+    else:
+        what = f"did not start within {limit} s (a busy machine?)"
+    _fail(
+        f"Prefect's temporary server {what}. Start a "
+        "lasting one with `make ui` and export PREFECT_API_URL=http://127.0.0.1:4200/api, or "
+        f"raise prefect_startup_timeout (DIGEST_PREFECT_STARTUP_TIMEOUT)",
+        1,
+    )
 
 
 @app.command()
 def run(date_: DateOpt = None, topic: TopicOpt = None, llm: LlmOpt = None) -> None:
     """Build the digest for one batch label (default: the latest batch)."""
-    _check(llm, topic)
-    day = date_.date() if date_ else None
-    if day is None:
-        from config.settings import get_settings
+    from config.settings import get_settings
 
-        day, message = run_plan(datetime.now(UTC), get_settings().holidays)
-        if day is None:
-            typer.echo(message)
-            return
+    _check(llm, topic)
+    settings = get_settings()
+    if date_ is None:
+        day, message = run_plan(datetime.now(UTC), settings.holidays)
+    else:
+        day, message = date_.date(), no_batch(settings, date_.date(), topic)
+    if day is None or message:
+        typer.echo(message)
+        return
     run_day(day, topic, llm)
+
+
+def no_batch(settings: Settings, day: date, topics: list[str] | None) -> str:
+    """Return why `day` has no batch (recorded for each topic, as a run would), or ""."""
+    from tasks import calendar as cal
+    from tasks import store
+
+    note = cal.no_batch_note(day, settings.holidays)
+    if not note:
+        return ""
+    names = topics or [t.name for t in settings.topics]
+    with store.connect(settings.db_path) as con:
+        for name in names:
+            store.save_empty_day(con, settings.topic(name).name, day, note)
+    return note
 
 
 def run_plan(now: datetime, holidays: Collection[date]) -> tuple[date | None, str]:
@@ -199,6 +270,9 @@ def render(
 
     settings = get_settings()
     _check(None, topic)
+    if not settings.db_path.exists():  # a render never creates the record it reads
+        _fail(f"no database at {settings.db_path}; run `arxiv-digest run` first, or set "
+              "DIGEST_DB_PATH")  # fmt: skip
     chosen = [settings.topic(name) for name in topic] if topic else settings.topics
     for day in _days(date_, start, end):
         for t in chosen:
@@ -228,9 +302,11 @@ def backfill(
         with listening(lambda day, _reports: bar.update(1)):
             reports = backfill_flow(start=days[0], end=days[-1], topics=topic, force=force, llm=llm)
     typer.echo(backfill_table(reports))
-    for r in reports:
-        if r.status == "failed":
-            typer.echo(f"{r.day} {r.topic} failed: {r.note}")
+    open_days = [r for r in reports if r.status in ("failed", "unavailable")]
+    for r in open_days:
+        typer.echo(f"{r.day} {r.topic} {r.status}: {r.note}")
+    if open_days:  # for cron: the range is not done, a later backfill finishes it
+        raise typer.Exit(1)
 
 
 def _short(text: str, width: int = 40) -> str:
@@ -300,7 +376,7 @@ def paper_of_file(pdf: Path) -> tuple[str, int]:
     return (match.group(1), int(match.group(2))) if match else (stem, 1)
 
 
-def extraction_json(ex: Any, out: Path, seconds: float) -> dict:
+def extraction_json(ex: Extraction, out: Path, seconds: float) -> dict:
     """Return what `extract --json` prints: the extraction, figure files as paths."""
     return {
         "pages": ex.pages,

@@ -11,15 +11,16 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture
+from prefect.states import Completed, Failed, State
 
 from config.settings import Settings, Topic, get_settings
 from flows import report
 from flows.task_runner import SettingsTaskRunner
 from tasks import calendar, quota, stages, store, views
 from tasks import judge as relevance
-from tasks.errors import QuotaExhausted
+from tasks.errors import DayIncomplete, DigestError, ListingUnavailable, QuotaExhausted
 from tasks.summarize import Summarizer, make_summarizer
-from tasks.types import DayNote, Failure, JudgeCalls, Paper, Selection
+from tasks.types import LICENCE_STAGE, Cleared, DayNote, Failure, JudgeCalls, Paper, Selection
 
 DOWNLOADS_IN_FLIGHT = 2
 
@@ -37,6 +38,8 @@ class TopicResult:
     failures: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
     reused: int = 0  # kept papers already summarized in DuckDB, not processed again
+    licences_unknown: int = 0  # kept papers whose licence lookup failed: figures withheld
+    unavailable: bool = False  # arXiv listed nothing for the batch: the day is not finished
     prompt_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
@@ -68,10 +71,21 @@ def scheduled_day() -> date:
 )
 def daily_digest(
     day: date | None = None, topics: list[str] | None = None, llm: str | None = None
-) -> list[TopicResult]:
-    """Build the digest of the batch labelled `day` (default: the latest) for each topic."""
+) -> State:
+    """Build the digest of the batch labelled `day` (default: the latest) for each topic.
+
+    The run ends Completed, "Completed with failures" (papers failed, wait for the LLM or
+    lack their licence; the post is out) or Failed when a batch arXiv should have listed
+    nothing for: its result is then `DayIncomplete`, carrying every topic's result.
+    """
+    return outcome(build_day(day, topics, llm))
+
+
+def build_day(day: date | None, topics: list[str] | None, llm: str | None) -> list[TopicResult]:
+    """Return every topic's result for the batch labelled `day` (default: the latest)."""
     settings = get_settings()
     logger = get_run_logger()
+    store.upgrade(settings.db_path)
     summarizer = make_summarizer(settings, llm)
     logger.info("Summaries by %s (%s)", summarizer.name, summarizer.model)
     if settings.llm_budget_usd:
@@ -81,16 +95,38 @@ def daily_digest(
                     spent, settings.llm_budget_usd)  # fmt: skip
     day = day or scheduled_day()
     chosen = [settings.topic(name) for name in topics] if topics else settings.topics
-    reason = calendar.no_batch_reason(day, settings.holidays)
-    if reason:
-        following = calendar.next_label(day, settings.holidays)
-        note = f"arXiv announces no batch labelled {day} ({reason}); the next is {following}"
+    note = calendar.no_batch_note(day, settings.holidays)
+    if note:
         logger.warning(note)
         notes = [DayNote(t.name, day, note) for t in chosen]
         stages.store_results(settings.db_path, "no-batch", notes)
         return [TopicResult(t.name, day, note=note) for t in chosen]
     steps = stages.Stages(settings.cache_dir / "results", settings.retry_delays)
     return [digest_topic(settings, steps, topic, day, summarizer) for topic in chosen]
+
+
+def outcome(results: list[TopicResult]) -> State:
+    """Return the run's final state: the UI's run list tells a day with failures apart."""
+    counts = "; ".join(map(_counts, results))
+    if any(r.unavailable for r in results):
+        error = DayIncomplete(f"listing not available yet: {counts}", results)
+        return Failed(message=error.message, data=error)
+    if any(r.failures or r.waiting or r.licences_unknown for r in results):
+        return Completed(name="Completed with failures", message=counts, data=results)
+    return Completed(message=counts, data=results)
+
+
+def _counts(r: TopicResult) -> str:
+    """Return one topic's line of the run's state message."""
+    if r.unavailable:
+        return f"{r.topic} {r.day}: {r.note}"
+    parts = [
+        f"{r.kept} kept",
+        f"{len(r.failures)} failed" if r.failures else "",
+        f"{len(r.waiting)} waiting" if r.waiting else "",
+        f"{r.licences_unknown} licences unknown" if r.licences_unknown else "",
+    ]
+    return f"{r.topic} {r.day}: " + ", ".join(filter(None, parts))
 
 
 def digest_topic(
@@ -102,7 +138,10 @@ def digest_topic(
     result = TopicResult(topic.name, day)
     papers = listed(settings, topic, day)
     if papers is None:
-        papers = steps.fetch_papers(settings.arxiv_api_url, topic.categories, day)
+        try:
+            papers = steps.fetch_papers(settings.arxiv_api_url, topic.categories, day)
+        except ListingUnavailable as exc:
+            return _unavailable(settings, topic, result, exc)
     else:
         logger.info("%s %s: %d papers from the listing a backfill fetched with its range",
                     topic.name, day, len(papers))  # fmt: skip
@@ -112,11 +151,10 @@ def digest_topic(
     decisions, calls = _judge(settings, steps, topic, papers, decisions, backend, result)
     kept_ids = {(s.arxiv_id, s.version) for s in decisions if s.kept}
     kept = [p for p in papers if (p.arxiv_id, p.version) in kept_ids]
-    if kept:  # licences decide which figures may be republished: only kept papers need one
-        kept = steps.fetch_licences(kept, day)
+    kept, licensing = _licences(steps, kept, day, result)
     result.fetched, result.kept = len(papers), len(kept)
     logger.info("%s %s: %d papers fetched, %d kept", topic.name, day, len(papers), len(kept))
-    metadata = [*papers, *kept, *decisions, calls]
+    metadata = [*papers, *kept, *decisions, calls, *licensing]
     if not kept:  # the decisions table still tells why nothing was kept
         result.note = "no paper matched the topic"
         steps.store_results(settings.db_path, "metadata",
@@ -169,12 +207,47 @@ def _judge(
     return judged.selections, JudgeCalls(topic.name, result.day, tuple(judged.batches))
 
 
+def _unavailable(
+    settings: Settings, topic: Topic, result: TopicResult, error: ListingUnavailable
+) -> TopicResult:
+    """Record a batch arXiv listed nothing for as open, so a later run fetches it again."""
+    result.unavailable, result.note = True, error.message
+    get_run_logger().warning("%s %s: %s", topic.name, result.day, error.message)
+    note = DayNote(topic.name, result.day, error.message, "unavailable")
+    stages.store_results(settings.db_path, "unavailable", [note])
+    return result
+
+
+def _licences(
+    steps: stages.Stages, kept: list[Paper], day: date, result: TopicResult
+) -> tuple[list[Paper], list[Failure | Cleared]]:
+    """Return the kept papers with their licences, and what to record of the lookup.
+
+    Licences only decide which figures may be republished: when arXiv's OAI-PMH cannot be
+    reached, the day goes on with them unknown (figures withheld under `figure_policy =
+    licensed`), each such paper records a `licence` failure, and the next run asks again.
+    """
+    if not kept:
+        return kept, []
+    try:
+        found = steps.fetch_licences(kept, day)
+    except (DigestError, OSError) as exc:
+        unknown = [p for p in kept if not p.licence]
+        result.licences_unknown = len(unknown)
+        reason = (f"licence unknown (arXiv's OAI-PMH: {exc}); figures are withheld until "
+                  "a run can look it up")  # fmt: skip
+        get_run_logger().warning("%s %s: %d licences unknown: %s", result.topic, day,
+                                 len(unknown), reason)  # fmt: skip
+        return kept, [Failure(p.arxiv_id, p.version, LICENCE_STAGE, reason) for p in unknown]
+    return found, [Cleared(p.arxiv_id, p.version, LICENCE_STAGE) for p in found]
+
+
 def spent_today(settings: Settings) -> float:
     """Return what the LLM cost since midnight UTC, as DuckDB records it."""
     if not settings.db_path.exists():
         return 0.0
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    with store.connect(settings.db_path) as con:
+    with store.connect(settings.db_path, read_only=True) as con:
         return views.spent_since(con, midnight)
 
 
@@ -183,7 +256,7 @@ def listed(settings: Settings, topic: Topic, day: date) -> list[Paper] | None:
     window = calendar.batch_window(day, settings.holidays)
     if window is None or not settings.db_path.exists():
         return None
-    with store.connect(settings.db_path) as con:
+    with store.connect(settings.db_path, read_only=True) as con:
         return views.load_listing(con, topic.categories, day, window)
 
 
@@ -201,7 +274,7 @@ def _to_process(
     prompt, language = summarizer.recorded_as(topic.language)
     if not settings.db_path.exists():  # a fresh record: nothing published or finished yet
         return kept
-    with store.connect(settings.db_path) as con:
+    with store.connect(settings.db_path, read_only=True) as con:
         if settings.updated_papers == "skip":
             skipped = views.published_before(con, topic.name, day, kept)
             if skipped:

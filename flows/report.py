@@ -114,7 +114,7 @@ def publish(
 
     Without a post (no paper kept) only the decision table, which says why none was.
     """
-    with store.connect(db_path) as con:
+    with store.connect(db_path, read_only=True) as con:
         rows = paper_rows(views.load_day(con, topic, day, language))
         decisions = history.decisions(con, topic, day)
     stem = f"{slug}-{day.isoformat()}"

@@ -179,3 +179,12 @@ def _day(day: date) -> str:
 
 def _at(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M}"
+
+
+def no_batch_note(day: date, holidays: Holidays = ()) -> str:
+    """Return why no batch is labelled `day` and which is next, or "" if one is."""
+    reason = no_batch_reason(day, holidays)
+    if not reason:
+        return ""
+    following = next_label(day, holidays)
+    return f"arXiv announces no batch labelled {day} ({reason}); the next is {following}"

@@ -32,6 +32,14 @@ class FetchError(DigestError):
     """arXiv refused or answered something unusable (not retried)."""
 
 
+class ListingUnavailable(FetchError):
+    """arXiv listed no paper for a batch that should exist: not a finished day.
+
+    Its API lags the announcement and answers empty pages under load, so the day stays open
+    and the next run (or backfill) asks again.
+    """
+
+
 class ExtractError(DigestError):
     """A PDF could not be downloaded, validated or read."""
 
@@ -50,6 +58,15 @@ class ConfigError(DigestError):
 
 class QuotaExhausted(DigestError):
     """The LLM's daily quota or the budget is used up: the paper waits for the next run."""
+
+
+class DayIncomplete(DigestError):
+    """A run could not finish its day (arXiv listed nothing yet); `results` says per topic."""
+
+    def __init__(self, message: str, results: list | None = None):
+        super().__init__(message)
+        self.args = (message, results)
+        self.results = results or []
 
 
 def is_transient(exc: BaseException) -> bool:

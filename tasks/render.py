@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tasks.inert import attr, inline, plain, url
 from tasks.store import is_waiting
+from tasks.types import LICENCE_STAGE
 from tasks.views import PaperView
 
 __all__ = ["Layout", "Post", "attr", "figures_allowed", "inline", "render_post", "url"]
@@ -34,6 +35,8 @@ LABELS = {
         "conclusion": "结论", "significance": "工作意义", "innovation": "创新点",
         "perf": "性能", "workload": "工作量", "figures": "点此查看论文截图",
         "no_figures": "该论文的许可不允许转载其图片，请在 PDF 中查看。",
+        "licence_unknown": "未能查到该论文的许可，暂不转载其图片（下次运行会重新查询），"
+                           "请在 PDF 中查看。",
         "failed": "未能完成", "code": "代码", "waiting": "等待下次运行",
         "updated_part": "更新的论文", "failures": "未完成的论文",
     },
@@ -46,6 +49,8 @@ LABELS = {
         "conclusion": "Conclusion", "significance": "Significance", "innovation": "Innovation",
         "perf": "Performance", "workload": "Workload", "figures": "Figures",
         "no_figures": "The paper's licence does not allow republishing its figures; see the PDF.",
+        "licence_unknown": "The paper's licence could not be looked up, so its figures are "
+                           "withheld until the next run checks it; see the PDF.",
         "failed": "Not completed", "code": "Code", "waiting": "Waiting for the next run",
         "updated_part": "Updated papers", "failures": "Papers not completed",
     },
@@ -142,10 +147,11 @@ def render_post(
     name = post_name(day, slug)
     figure_home, figure_prefix = layout.figure_home(output_dir, name)
     papers = [
-        {"v": v, "figures": figures_allowed(v.paper.licence, figure_policy)}
+        {"v": v, "figures": figures_allowed(v.paper.licence, figure_policy),
+         "withheld": "licence_unknown" if _licence_unknown(v) else "no_figures"}
         for v in views
         if v.previously is None
-    ]
+    ]  # fmt: skip
     body = _environment().get_template(f"{layout.post_format}.md.j2").render(
         day=day.isoformat(), papers=papers, L=LABELS[language], language=language,
         disclaimer=_disclaimer(views, language), figure_prefix=figure_prefix,
@@ -160,6 +166,11 @@ def render_post(
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return Post(path, text, copied)
+
+
+def _licence_unknown(view: PaperView) -> bool:
+    """Return whether the paper's licence lookup failed (tasks.stages records it as a stage)."""
+    return any(f.stage == LICENCE_STAGE for f in view.failures)
 
 
 def _environment() -> Environment:

@@ -24,6 +24,7 @@ from tasks import (
     download,
     fetch,
     guard,
+    listing,
     oai,
     render,
     rss,
@@ -33,11 +34,11 @@ from tasks import (
     views,
 )
 from tasks.arxiv_http import PoliteSession
-from tasks.errors import ConfigError, is_transient
+from tasks.errors import ConfigError, ListingUnavailable, is_transient
 from tasks.judge import JUDGE_PROMPT_VERSION, JudgeBatch, make_judge
 from tasks.limiter import get_limiter
 from tasks.summary import SummaryRecord
-from tasks.types import DayNote, Extraction, Failure, JudgeCalls, Listing, Paper, Selection
+from tasks.types import Cleared, DayNote, Extraction, Failure, JudgeCalls, Listing, Paper, Selection
 from tasks.views import PaperView
 
 EXTRACTOR_VERSION = "extract-v4"  # bump whenever extraction changes its output
@@ -98,19 +99,21 @@ def fetch_papers(api_url: str, categories: list[str], day: date) -> list[Paper]:
     """Return the papers of the batch labelled `day` in `categories`.
 
     The newest batch comes from the RSS feed (announce types and licences included) once the
-    feed carries it; any other batch is rebuilt from the API by its submission window.
+    feed carries it; any other batch is rebuilt from the API by its submission window. A batch
+    that lists no paper raises `ListingUnavailable`, so no empty answer is ever cached.
     """
     settings = get_settings()
     window = calendar.batch_window(day, settings.holidays)
     if window is None:
         return []
     source = _source(api_url, settings)
-    if day == calendar.latest_label(datetime.now(UTC), settings.holidays):
+
+    def feed() -> tuple[date | None, list[Paper]]:
         with _session(settings) as session:
-            label, papers = rss.rss_papers(session, source, settings.arxiv_rss_url, categories)
-        if label == day:
-            return papers
-    return source.day_papers(categories, *window)
+            return rss.rss_papers(session, source, settings.arxiv_rss_url, categories)
+
+    newest = day == calendar.latest_label(datetime.now(UTC), settings.holidays)
+    return listing.batch_papers(source, categories, day, window, feed if newest else None)
 
 
 def _range_key(api_url: str, categories: list[str], labels: list[date]) -> str:
@@ -139,6 +142,10 @@ def fetch_range(api_url: str, categories: list[str], labels: list[date]) -> dict
     windows = {label: calendar.batch_window(label, settings.holidays) for label in labels}
     source = _source(api_url, settings)
     found = source.range_papers(categories, {k: w for k, w in windows.items() if w})
+    if not any(found.values()):  # never cached: nothing listed at all is no answer
+        raise ListingUnavailable(
+            f"arXiv listed no paper in {' '.join(categories)} for {labels[0]} to {labels[-1]}"
+        )
     return {label: found.get(label, []) for label in labels}
 
 
@@ -305,7 +312,8 @@ _SAVERS: dict[type, Any] = {
     Extraction: _each(store.save_extraction),
     SummaryRecord: _each(store.save_summary),
     Failure: _each(store.save_failure),
-    DayNote: _each(lambda con, x: store.save_empty_day(con, x.topic, x.day, x.reason)),
+    DayNote: _each(lambda con, x: store.save_empty_day(con, x.topic, x.day, x.reason, x.status)),
+    Cleared: _each(lambda con, x: store.clear_failure(con, x.arxiv_id, x.version, x.stage)),
 }
 
 

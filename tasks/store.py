@@ -25,7 +25,7 @@ from tasks.views import listing_scope
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # Another process (a backfill beside a daily run) holds the file for one short write at a time;
 # waiting this long means it is stuck, not busy.
 LOCK_TIMEOUT = 300.0
@@ -81,6 +81,11 @@ MIGRATIONS: dict[int, str] = {
         scope VARCHAR, day DATE, window_start TIMESTAMPTZ, window_end TIMESTAMPTZ,
         papers VARCHAR[], fetched_at TIMESTAMPTZ, PRIMARY KEY (scope, day));
     """,
+    # published | empty (finished, no post) | unavailable (arXiv listed nothing: not finished)
+    6: """
+    ALTER TABLE digests ADD COLUMN status VARCHAR DEFAULT '';
+    UPDATE digests SET status = CASE WHEN path IS NULL THEN 'empty' ELSE 'published' END;
+    """,
 }
 
 
@@ -114,6 +119,23 @@ def connect(
         con.close()
 
 
+def upgrade(db_path: Path) -> None:
+    """Migrate an existing database older than this code, so reads can open it read-only.
+
+    A missing database stays missing: the run's first write creates it.
+    """
+    if not db_path.exists():
+        return
+    con = _open(db_path, True, LOCK_TIMEOUT)
+    try:
+        current = _version(con)
+    finally:
+        con.close()
+    if current < SCHEMA_VERSION:
+        with connect(db_path):
+            pass
+
+
 def _open(db_path: Path | str, read_only: bool, timeout: float) -> duckdb.DuckDBPyConnection:
     deadline, delay, told = time.monotonic() + timeout, 0.02, False
     while True:
@@ -144,12 +166,16 @@ def _holder(exc: duckdb.IOException) -> str:
     return text[start:].split(". See")[0] if start != -1 else text
 
 
-def _check_schema(con: duckdb.DuckDBPyConnection, db_path: Path | str) -> None:
+def _version(con: duckdb.DuckDBPyConnection) -> int:
     try:
         row = con.execute("SELECT max(version) FROM schema_version").fetchone()
     except duckdb.CatalogException:
         row = None
-    version = (row[0] if row else None) or 0
+    return (row[0] if row else None) or 0
+
+
+def _check_schema(con: duckdb.DuckDBPyConnection, db_path: Path | str) -> None:
+    version = _version(con)
     if version < SCHEMA_VERSION:
         raise StoreError(
             f"{db_path} has schema version {version}, this arxiv-digest reads version "
@@ -247,13 +273,30 @@ def save_digest(
     failures: int, models: list[str], prompt_versions: Iterable[str] = (), note: str = "",
 ) -> None:  # fmt: skip
     """Record the post written for a topic and day, or (no path) why there is none."""
+    status = "published" if path else "empty"
     _upsert(con, "digests", [
-        (topic, day, path, papers, failures, models, list(prompt_versions), note)
+        (topic, day, path, papers, failures, models, list(prompt_versions), note, status)
     ])  # fmt: skip
 
 
-def save_empty_day(con: duckdb.DuckDBPyConnection, topic: str, day: date, reason: str) -> None:
-    """Record that `topic` has no post for `day`, and why (no batch, no matching paper)."""
+def save_empty_day(
+    con: duckdb.DuckDBPyConnection, topic: str, day: date, reason: str, status: str = "empty"
+) -> None:
+    """Record that `topic` has no post for `day`, and why.
+
+    An `unavailable` day (arXiv listed nothing) never replaces a post or a finished day on
+    record: an empty answer is no evidence against what an earlier run found.
+    """
+    if status == "unavailable":
+        con.execute(
+            "DELETE FROM digests WHERE topic = ? AND day = ? AND status = 'unavailable'",
+            [topic, day],
+        )
+        con.execute(
+            "INSERT OR IGNORE INTO digests VALUES (?, ?, NULL, 0, 0, [], [], ?, 'unavailable')",
+            [topic, day, reason],
+        )
+        return
     save_digest(con, topic, day, None, 0, 0, [], note=reason)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
+# The stage of a failed licence lookup: auxiliary, the paper itself is done; figures wait.
+LICENCE_STAGE = "licence"
 ARXIV_ABS = "https://arxiv.org/abs/"
 ARXIV_PDF = "https://arxiv.org/pdf/"
 # New-style (2410.03665, 0704.0001) and old-style (hep-th/9901001, math.AG/0301001) ids.
@@ -123,11 +125,25 @@ class Listing:
 
 @dataclass(frozen=True)
 class DayNote:
-    """A topic's day without a post, and why: no batch that day, or no paper on the topic."""
+    """A topic's day without a post, and why.
+
+    `empty` days are finished (no batch that day, or no paper on the topic); an `unavailable`
+    day is not: arXiv listed no paper for a batch that should exist, and a later run asks again.
+    """
 
     topic: str
     day: date
     reason: str
+    status: Literal["empty", "unavailable"] = "empty"
+
+
+@dataclass(frozen=True)
+class Cleared:
+    """A paper's stage that succeeded now: its earlier failure is forgotten."""
+
+    arxiv_id: str
+    version: int
+    stage: str
 
 
 @dataclass(frozen=True)

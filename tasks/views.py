@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import duckdb
 
 from tasks.summary import PaperSummary, SummaryRecord
-from tasks.types import Extraction, Failure, Figure, Paper, Selection
+from tasks.types import LICENCE_STAGE, Extraction, Failure, Figure, Paper, Selection
 
 
 def spent_since(con: duckdb.DuckDBPyConnection, since: datetime) -> float:
@@ -40,7 +40,7 @@ def load_listing(
         "SELECT papers FROM listings WHERE scope = ? AND day = ? AND window_start = ? "
         "AND window_end = ?", [listing_scope(categories), day, window[0], window[1]],
     ).fetchone()  # fmt: skip
-    if row is None:
+    if row is None or not row[0]:  # an empty listing is no answer: the day's run asks again
         return None
     keys = row[0]
     rows = con.execute(
@@ -67,20 +67,21 @@ def finished(
              AND s.language = $language AND s.backend = $backend AND s.model = $model
              AND s.prompt_version = $prompt AND e.extractor = $extractor
              AND NOT EXISTS (SELECT 1 FROM failures f
-                             WHERE f.arxiv_id = s.arxiv_id AND f.version = s.version)""",
-        {"keys": keys, "language": language, "backend": backend, "model": model,
-         "prompt": prompt_version, "extractor": extractor},
+                             WHERE f.arxiv_id = s.arxiv_id AND f.version = s.version
+                               AND f.stage <> $licence)""",
+        {"keys": keys, "licence": LICENCE_STAGE, "language": language, "backend": backend,
+         "model": model, "prompt": prompt_version, "extractor": extractor},
     ).fetchall()  # fmt: skip
     return {row[0] for row in rows}
 
 
 def load_digest(con: duckdb.DuckDBPyConnection, topic: str, day: date) -> tuple | None:
-    """Return (path, papers, failures, note) of `topic`'s record for `day`, if any.
+    """Return (path, papers, failures, note, status) of `topic`'s record for `day`, if any.
 
     The path is None for a day with no post; the note says why.
     """
     return con.execute(
-        "SELECT path, papers, failures, note FROM digests WHERE topic = ? AND day = ?",
+        "SELECT path, papers, failures, note, status FROM digests WHERE topic = ? AND day = ?",
         [topic, day],
     ).fetchone()
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -39,6 +40,7 @@ import pytest
 
 from config.settings import get_settings
 from flows.demo import SAMPLE, pdf_factory
+from tasks import store
 from tasks.quota import reset_quotas
 from tests.conftest import TABLES
 from tests.fakes import arxiv_server as ax
@@ -52,6 +54,11 @@ KEPT = ("2410.03665", "2410.03463", "2410.03456")
 IDS = (*KEPT, "2410.03901")  # the last is off-topic ("heat diffusion"): fetched, not kept
 TARGET = "2410.03463"  # the paper whose PDF is broken in the PDF cases
 CANARY = "canary-key-7c3b2a91"
+SERVER_DELAY = 22  # seconds: past Prefect's default start-up limit of 20 s
+LOG_SIGNS = {
+    "Starting temporary server": f"run log: waited {SERVER_DELAY} s+ for the temporary server",
+    "was killed by signal": "run log: Dask restarted the worker",
+}
 # Table -> primary key columns; token counts and cost vary with repairs and are not content.
 TABLES_PK = {
     "papers": ("arxiv_id", "version"),
@@ -141,8 +148,10 @@ class Case:
 
     `shows` is `retry` (cured by Prefect's retries within the run), `repair` (the one repair
     request to the model), `failure` or `waiting` (recorded, in the run report and the post),
-    `state` (the run fails fast, its state says why; the next run recovers) or `lock` (the
-    store waits for the other process's lock).
+    `state` (the run fails fast, its state says why; the next run recovers), `open` (the run
+    ends Failed, the day stays open; the next run publishes it), `licence` (the post comes out
+    with licences unknown), `log` (a line of the run's log shows it) or `lock` (the store
+    waits for the other process's lock).
     """
 
     name: str
@@ -150,6 +159,8 @@ class Case:
     shows: str
     sign: str
     heal: Callable[[World], Any] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # settings of this case alone
+    runner: str = "flow"  # flow: in this process; cli: `arxiv-digest run` in its own process
 
 
 def api(*faults: ax.Reply) -> Callable[[World], Any]:
@@ -173,36 +184,98 @@ def nothing(world: World) -> None:
 
 
 def lock_database(world: World) -> None:
-    """Hold DuckDB's write lock from another process until a second after the licence lookup.
+    """Have another process take DuckDB's lock while the licence lookup is answered.
 
-    The licence lookup is the day's last request before the first store, so the store meets
-    the lock.
+    The lookup is the day's last request before the run's reads and first store, so they meet
+    the lock: its answer waits half a second, the other process locks in that time and holds
+    the file for two seconds, longer than the store waits before saying so.
     """
     db = world.data / "digest.duckdb"
-    db.parent.mkdir(parents=True, exist_ok=True)
+    with store.connect(db):  # an existing record, as a backfill beside the run would hold
+        pass
     code = (
         "import duckdb, sys, time\n"
+        "sys.stdin.readline()\n"
         "con = duckdb.connect(sys.argv[1])\n"
         "print('locked', flush=True)\n"
-        "sys.stdin.readline()\n"
+        "time.sleep(2.0)\n"
         "con.close()\n"
         "print(time.time(), flush=True)\n"
     )
     holder = subprocess.Popen(
         [sys.executable, "-c", code, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
     )
-    assert holder.stdout is not None and holder.stdout.readline().strip() == b"locked"
+    world.arxiv.inject("/oai", ax.slow(0.5))
 
-    def release_later() -> None:
+    def lock_at_lookup() -> None:
         deadline = time.monotonic() + 60
         while world.arxiv.count("oai") == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(1.0)
-        world.notes["released"] = float(holder.communicate(b"\n", timeout=30)[0])
+            time.sleep(0.01)
+        assert holder.stdin is not None and holder.stdout is not None
+        holder.stdin.write(b"go\n")
+        holder.stdin.flush()
+        world.notes["locked"] = holder.stdout.readline().strip() == b"locked"
+        world.notes["released"] = float(holder.stdout.readline())
+        holder.wait(timeout=30)
 
-    waiter = threading.Thread(target=release_later, daemon=True)
+    waiter = threading.Thread(target=lock_at_lookup, daemon=True)
     waiter.start()
     world.undo.append(lambda: waiter.join(timeout=90))
+
+
+def empty_api(world: World) -> None:
+    """Have the API answer no paper at all (totalResults 0), as it does while it lags."""
+    world.notes["entries"], world.arxiv.entries = world.arxiv.entries, []
+
+
+def api_back(world: World) -> None:
+    world.arxiv.entries = world.notes.pop("entries")
+
+
+def oai_down(world: World) -> None:
+    """Answer every OAI-PMH request with a 503, all day."""
+    world.arxiv.inject("/oai", *[ax.unavailable()] * 40)
+
+
+def oai_back(world: World) -> None:
+    world.arxiv._faults.pop("/oai", None)
+
+
+def kill_a_worker(world: World) -> None:
+    """SIGKILL the Dask worker process that downloads the target PDF, while it downloads."""
+    import psutil
+
+    world.arxiv.inject(f"/pdf/{TARGET}", ax.slow(1.0))
+    port = int(world.arxiv.url.rsplit(":", 1)[1])
+
+    def kill_the_downloader() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if any(TARGET in p for p in world.arxiv.paths):
+                break
+            time.sleep(0.01)
+        pids = {c.pid for c in psutil.net_connections("tcp")
+                if c.raddr and c.raddr.port == port and c.pid and c.pid != os.getpid()}  # fmt: skip
+        for pid in pids:  # the workers with a request to the fake arXiv in flight
+            psutil.Process(pid).kill()
+        world.notes["killed"] = sorted(pids)
+
+    killer = threading.Thread(target=kill_the_downloader, daemon=True)
+    killer.start()
+    world.undo.append(lambda: killer.join(timeout=90))
+
+
+def slow_server(world: World) -> None:
+    """Delay the temporary Prefect server's start past Prefect's own 20 s limit."""
+    site = world.data.parent / "slow-site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(
+        "import os, time\n"
+        "if os.environ.get('PREFECT__SERVER_EPHEMERAL') == '1':\n"
+        f"    time.sleep({SERVER_DELAY})\n",
+        encoding="utf-8",
+    )
+    world.notes["pythonpath"] = str(site)
 
 
 def fill_disk(world: World) -> None:
@@ -271,7 +344,42 @@ CASES = [
         "API key *** not valid",
         heal=nothing,
     ),
-    Case("DuckDB locked by another process", lock_database, "lock", "papers fetched"),
+    Case(
+        "API answers empty pages for the day",
+        empty_api,
+        "open",
+        "listing not available yet",
+        heal=api_back,
+    ),
+    Case(
+        "OAI-PMH down all day",
+        oai_down,
+        "licence",
+        "figures are withheld until a run can look it up",
+        heal=oai_back,
+        env={"DIGEST_FIGURE_POLICY": "licensed"},
+    ),
+    Case(
+        "temporary server slow to start",
+        slow_server,
+        "log",
+        "Starting temporary server",
+        runner="cli",
+    ),
+    Case(
+        "Dask worker killed mid-task",
+        kill_a_worker,
+        "log",
+        "was killed by signal",
+        heal=nothing,
+        env={"DIGEST_TASK_RUNNER": "dask", "DIGEST_DASK_WORKERS": "2", "DIGEST_ARXIV_TIMEOUT": "5"},
+    ),
+    Case(
+        "DuckDB locked by another process",
+        lock_database,
+        "lock",
+        "is locked by another process; waiting",
+    ),
     Case("disk full writing a figure", fill_disk, "failure", "No space left", heal=free_disk),
 ]
 
@@ -349,6 +457,7 @@ class Run:
     log: list[str]
     api_requests: int
     seconds: float = 0.0
+    licences_unknown: int = 0
 
 
 @dataclass
@@ -383,7 +492,32 @@ def run_day(world: World, capture: Capture) -> Run:
         state.state_details.flow_run_id, state.is_completed(), f"{state.message} {value!r}",
         topic.failures if topic else [], topic.waiting if topic else [], post,
         capture.lines[start:], world.arxiv.count("api") - api_before, time.monotonic() - began,
+        topic.licences_unknown if topic else 0,
     )  # fmt: skip
+
+
+def run_command(world: World, capture: Capture) -> Run:
+    """Run `arxiv-digest run` in its own process with no Prefect server: it starts its own."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {"PYTHONPATH": world.notes["pythonpath"], "PREFECT_HOME": str(world.data / "prefect"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}  # fmt: skip
+    (world.data / "prefect").mkdir(parents=True, exist_ok=True)
+    api_before, began = world.arxiv.count("api"), time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", "--date", str(DAY), "--topic", TOPIC,
+         "--llm", "gemini"], env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    posts = list((world.data / "posts").glob("*.md"))
+    log = (done.stdout + done.stderr).splitlines()
+    capture.lines.extend(log)  # the canary test reads these too
+    return Run(
+        None, done.returncode == 0, done.stdout[-500:] + done.stderr[-500:], [], [],
+        posts[0].read_text(encoding="utf-8") if posts else "", log,
+        world.arxiv.count("api") - api_before, time.monotonic() - began,
+    )  # fmt: skip
+
+
+RUNNERS = {"flow": run_day, "cli": run_command}
 
 
 def run_case(case: Case, root: Path, capture: Capture) -> tuple[Outcome, dict, str]:
@@ -393,13 +527,14 @@ def run_case(case: Case, root: Path, capture: Capture) -> tuple[Outcome, dict, s
     serve = lambda arxiv_id, version: pdfs.get(arxiv_id) or good_pdf(arxiv_id, version)  # noqa: E731
     with ax.ArxivServer(entries(), serve) as arxiv, gm.FakeGemini() as gemini:
         world = World(arxiv, gemini, outcome.data, pdfs)
-        with environment(settings_env(arxiv, gemini, world.data)):
+        runner = RUNNERS[case.runner]
+        with environment(settings_env(arxiv, gemini, world.data) | case.env):
             try:
                 case.arm(world)
-                outcome.runs.append(run_day(world, capture))
+                outcome.runs.append(runner(world, capture))
                 if case.heal:
                     case.heal(world)
-                    outcome.runs.append(run_day(world, capture))
+                    outcome.runs.append(runner(world, capture))
             except CannotRun as exc:
                 outcome.not_run = str(exc)
             finally:
@@ -415,6 +550,8 @@ def run_case(case: Case, root: Path, capture: Capture) -> tuple[Outcome, dict, s
 def dump(db: Path) -> dict[str, Any]:
     """Return {table: {primary key: content}} plus repeated keys and recorded failures."""
     rows: dict[str, Any] = {"_repeated": 0}
+    if not db.exists():  # the run stored nothing: every clean row counts as lost
+        return rows | {table: {} for table in TABLES_PK} | {"_failed": set()}
     with duckdb.connect(str(db), read_only=True) as con:
         for table, pk in TABLES_PK.items():
             cur = con.execute(f"SELECT * FROM {table}")
@@ -453,14 +590,20 @@ def count(outcome: Outcome, rows: dict, post: str, clean: dict, clean_post: str)
 def visible(case: Case, first: Run, notes: dict[str, Any]) -> str:
     """Return where the fault showed in the first run, or '' if it did not."""
     if case.shows == "lock":
-        stored = next(float(ln.split()[0]) for ln in first.log if case.sign in ln)
-        return "not logged; the store waited for the lock" if stored > notes["released"] else ""
+        waited = notes.get("locked") and any(case.sign in ln for ln in first.log)
+        return "run log: the store waited for the lock" if waited else ""
     if case.shows == "retry" and any("Retry 1/" in ln and case.sign in ln for ln in first.log):
         return "run log: retried"
     if case.shows == "repair" and any(
         "answer rejected" in ln and case.sign in ln for ln in first.log
     ):
         return "run log: repaired"
+    if case.shows == "log" and any(case.sign in ln for ln in first.log):
+        return LOG_SIGNS[case.sign]
+    if case.shows == "licence" and first.completed and first.licences_unknown:
+        return "report + post: licences unknown" if case.sign in first.post else ""
+    if case.shows == "open" and not first.completed and case.sign in first.message:
+        return "run state: Failed, day left open"
     reported = first.failures if case.shows == "failure" else first.waiting
     shown = "\n".join([*first.failures, first.post])
     if case.shows in ("failure", "waiting") and reported and case.sign in shown:
@@ -532,7 +675,7 @@ def test_the_canary_key_leaks_nowhere(suite):
     assert not [ln for ln in suite["log"] if CANARY in ln]
     assert any("API key *** not valid" in ln for ln in suite["log"])  # the echo was scrubbed
     APILogHandler().flush()
-    ids = [r.flow_run_id for r in runs]
+    ids = [r.flow_run_id for r in runs if r.flow_run_id]  # a command's own server is gone
     with get_client(sync_client=True) as client:
         logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=ids)))
         params = [client.read_flow_run(i).parameters for i in ids]

@@ -121,7 +121,7 @@ def test_a_version_2_database_keeps_its_digests(tmp_path):
     )
     con.close()
     with store.connect(db) as con:
-        assert views.load_digest(con, TOPIC, DAY) == ("p.md", 3, 1, "")
+        assert views.load_digest(con, TOPIC, DAY) == ("p.md", 3, 1, "", "published")
         assert con.execute("SELECT prompt_versions FROM digests").fetchone()[0] == []
 
 
@@ -272,7 +272,8 @@ def test_a_listing_round_trips_its_papers_in_order_and_only_for_its_window(tmp_p
 def test_an_empty_day_is_recorded_with_its_reason(tmp_path):
     with store.connect(tmp_path / "d.duckdb") as con:
         store.save_empty_day(con, TOPIC, DAY, "no paper matched the topic")
-        assert views.load_digest(con, TOPIC, DAY) == (None, 0, 0, "no paper matched the topic")
+        note = "no paper matched the topic"
+        assert views.load_digest(con, TOPIC, DAY) == (None, 0, 0, note, "empty")
 
 
 def test_the_days_spend_counts_summaries_and_judge_calls_made_since(tmp_path):
