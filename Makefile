@@ -78,11 +78,18 @@ relevance: setup
 # One synthetic day of 40 papers through the real flow against local fakes, run twice under a
 # Prefect server of its own; prints the table and writes bench/RESULTS.md. Measures, never asserts.
 # Then extraction speed, and the backfill (at least 5 more minutes on two cores; see RESULTS.md).
-.PHONY: bench bench-backfill
+.PHONY: bench bench-backfill bench-pdf
 bench: setup
 	$(UV) run python -m bench.day
 	$(UV) run python -m bench.extract
+	$(MAKE) bench-pdf
 	$(MAKE) bench-backfill
+
+# Extraction on real arXiv PDFs against what a reader found in them (../shared/realpdfs, or
+# REALPDFS=<folder with truth.json>): recall, crops, captions, affiliations, links, speed.
+REALPDFS ?= $(CURDIR)/../shared/realpdfs
+bench-pdf: setup
+	$(UV) run python -m bench.pdf --folder $(REALPDFS)
 
 # 20 synthetic labels × 40 papers through the real backfill flow under a Prefect server of its
 # own: time, memory and arXiv requests per label, in bench/RESULTS.md's backfill section.

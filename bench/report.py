@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 ANALYSIS = re.compile(r"<!-- analysis -->.*?<!-- /analysis -->", re.DOTALL)
 NO_ANALYSIS = "<!-- analysis -->\n(No analysis written for this run yet.)\n<!-- /analysis -->"
 BACKFILL = re.compile(r"<!-- backfill -->.*?<!-- /backfill -->", re.DOTALL)
+REAL_PDFS = re.compile(r"<!-- pdf -->.*?<!-- /pdf -->", re.DOTALL)  # bench/pdf.py's section
 BACKFILL_ANALYSIS = re.compile(
     r"<!-- backfill-analysis -->.*?<!-- /backfill-analysis -->", re.DOTALL
 )
@@ -154,9 +155,9 @@ the start of the run in a worker thread.
 ## Analysis
 {kept.group(0) if kept else NO_ANALYSIS}
 """
-    backfill = BACKFILL.search(old)
-    if backfill:
-        text += f"\n{backfill.group(0)}\n"
+    for section in (BACKFILL.search(old), REAL_PDFS.search(old)):
+        if section:
+            text += f"\n{section.group(0)}\n"
     path.write_text(text, encoding="utf-8")
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import sys
+import tempfile
+import time
 from collections.abc import Collection
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,6 +21,7 @@ from flows import records
 if TYPE_CHECKING:  # imported lazily at run time: commands without a flow never load Prefect
     from config.settings import Settings
     from flows.daily_digest import TopicResult
+    from tasks.types import Extraction
 
 app = typer.Typer(help="Daily arXiv digests per topic, as Prefect flows.", no_args_is_help=True)
 
@@ -327,9 +332,11 @@ def backfill_table(reports: list) -> str:
 @app.command()
 def extract(
     pdf: Annotated[Path, typer.Argument(help="A PDF file")],
-    out: Annotated[Path, typer.Option("--out", help="Where to write the figures")] = Path(
-        "extracted"
-    ),
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write the figures (default: a temp folder)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Show what extraction finds in a PDF and write its figures, to see why a paper came out so."""
     from config.settings import get_settings
@@ -337,14 +344,21 @@ def extract(
     from tasks.guard import extract_guarded
 
     settings = get_settings()
-    stem = pdf.stem.replace(" ", "_") or "paper"
+    arxiv_id, version = paper_of_file(pdf)
+    # Figures go outside the working tree unless asked: a look at a PDF leaves no files behind.
+    out = out or Path(tempfile.gettempdir()) / "arxiv-digest-extract" / pdf.stem
+    started = time.perf_counter()
     try:
         ex = extract_guarded(
-            pdf, stem, 1, out, settings.max_figures, settings.extract_timeout,
+            pdf, arxiv_id, version, out, settings.max_figures, settings.extract_timeout,
             settings.extract_memory_mb, settings.extract_max_pages,
         )  # fmt: skip
     except ExtractError as exc:
         _fail(f"{pdf}: {exc.message}", 1)
+    seconds = time.perf_counter() - started
+    if as_json:
+        typer.echo(json.dumps(extraction_json(ex, out, seconds), ensure_ascii=False))
+        return
     typer.echo(f"{pdf}: {ex.pages} pages")
     typer.echo("sections:" + ("" if ex.sections else " none found"))
     for name, text in ex.sections.items():
@@ -354,6 +368,28 @@ def extract(
     typer.echo(f"figures: {len(ex.figures)} written to {out}/")
     for f in ex.figures:
         typer.echo(f"  {f.path}  page {f.page}, {f.width}x{f.height}px  {f.caption[:100]}")
+
+
+def paper_of_file(pdf: Path) -> tuple[str, int]:
+    """Return the (id, version) a PDF's file name gives: "2409.18881v2.pdf" is version 2."""
+    stem = pdf.stem.replace(" ", "_") or "paper"
+    match = re.fullmatch(r"(.+?)v(\d+)", stem)
+    return (match.group(1), int(match.group(2))) if match else (stem, 1)
+
+
+def extraction_json(ex: Extraction, out: Path, seconds: float) -> dict:
+    """Return what `extract --json` prints: the extraction, figure files as paths."""
+    return {
+        "pages": ex.pages,
+        "sections": ex.sections,
+        "affiliation": ex.affiliation,
+        "links": list(ex.links),
+        "figures": [
+            {"page": f.page, "caption": f.caption, "bbox": list(f.bbox), "file": str(out / f.path)}
+            for f in ex.figures
+        ],
+        "seconds": round(seconds, 3),
+    }
 
 
 @app.command()

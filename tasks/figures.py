@@ -1,39 +1,26 @@
-"""Find captioned figures on PDF pages and save them as image files."""
+"""Find captioned figures on PDF pages: the graphics and labels between a caption and a barrier."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import pymupdf
 
+from tasks.captions import FIGURE_CAPTION, caption_lines, subcaption_lines
+from tasks.graphics import Graphic, area, page_graphics, union
 from tasks.pdftext import Box, Line, is_two_column, spans_gutter
-from tasks.types import Figure
+from tasks.tables import TABLE_CAPTION, table_boxes
 
-FIGURE_CAPTION = re.compile(
-    r"^(?:Figure|Fig\.|FIGURE|FIG\.)\s*([A-Z]?\d+)(?:\s*[:.|]|\s+(?=[A-Z]))"
-)
-TABLE_CAPTION = re.compile(r"^(?:Table|TABLE|Tab\.)\s*([A-Z]?\d+)(?:\s*[:.|]|\s+(?=[A-Z]))")
-WEB_IMAGE_EXTS = {"png", "jpeg", "jpg"}
-MIN_IMAGE_PX = 100  # logos, icons and bullets are smaller than this
 MIN_AREA_FRACTION = 0.02
-NEAR_CAPTION = 50.0  # points between a figure's bottom and its caption
-RENDER_ZOOM = 2.0
-
-
-@dataclass(frozen=True)
-class Graphic:
-    """An image placement (xref > 0 when extractable) or a vector path on a page."""
-
-    bbox: Box
-    xref: int = -1
+NEAR_CAPTION = 50.0  # points between a figure's edge and its caption
+INNER_GAP = 36.0  # points of empty space that end a figure
+MARGIN = 2.0
 
 
 @dataclass(frozen=True)
 class Region:
-    """A figure found on a page: the graphics above its caption."""
+    """A figure found on a page: the graphics beside its caption."""
 
     page: int
     bbox: Box
@@ -42,210 +29,199 @@ class Region:
     caption_bbox: Box
 
 
-def union(boxes: list[Box]) -> Box:
-    """Return the bounding box of boxes, counting zero-height rules (PyMuPDF's `|` drops them)."""
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
+@dataclass(frozen=True)
+class Context:
+    """What a page offers a caption: its lines, graphics, tables and body text size."""
+
+    lines: list[Line]
+    graphics: list[Graphic]
+    tables: list[Box]
+    body: float
+    subcaptions: frozenset[int]
+    captioned: frozenset[int]  # ids of every caption line, figure or table
 
 
-def page_graphics(page: pymupdf.Page) -> list[Graphic]:
-    """Return the page's non-tiny images and its vector paths."""
-    area = page.rect.width * page.rect.height
-    found = []
-    for info in page.get_image_info(xrefs=True):
-        box = tuple(pymupdf.Rect(info["bbox"]) & page.rect)
-        if info["width"] < MIN_IMAGE_PX or info["height"] < MIN_IMAGE_PX or _area(box) <= 0:
-            continue
-        found.append(Graphic(box, info.get("xref", 0)))
-    for path in page.get_drawings():
-        box = tuple(path["rect"])
-        # A full-page fill is a background, not part of a figure.
-        if _area(box) < 0.8 * area:
-            found.append(Graphic(box))
-    return found
-
-
-def _area(box: Box) -> float:
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
-
-
-def find_regions(page: pymupdf.Page, lines: list[Line]) -> list[Region]:
+def find_regions(page: pymupdf.Page, lines: list[Line], body: float) -> list[Region]:
     """Return the page's captioned figures in reading order, tables and logos left out."""
-    graphics = page_graphics(page)
+    ordered = sorted(lines, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+    captions = [i for i, ln in enumerate(ordered) if FIGURE_CAPTION.match(ln.text)]
+    # Most pages have no figure: reading their drawings would be most of the time spent.
+    graphics = page_graphics(page) if captions else []
     if not graphics:
         return []
-    tables = _table_graphics(lines, graphics)
-    graphics = [g for g in graphics if g not in tables]
-    ordered = sorted(lines, key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+    tables = table_boxes(ordered, graphics, body)
+    starts = [i for i, ln in enumerate(ordered) if TABLE_CAPTION.match(ln.text)] + captions
+    captioned = frozenset(id(ln) for i in starts for ln in caption_lines(ordered, i))
+    ctx = Context(ordered, graphics, tables, body, subcaption_lines(ordered), captioned)
     regions = []
-    for i, line in enumerate(ordered):
-        if FIGURE_CAPTION.match(line.text):
-            region = _region_above(page, ordered, i, graphics)
-            if region is not None:
-                regions.append(region)
+    for i in captions:
+        region = _region(page, ctx, i, captions)
+        if region is not None:
+            regions.append(region)
     two_column = is_two_column(lines, page.rect.width)
     return sorted(regions, key=lambda r: _reading_key(r, two_column, page.rect.width))
 
 
-def _reading_key(region: Region, two_column: bool, width: float) -> tuple[int, float]:
-    """Order figures as read: full-width and left-column ones first, then the right column."""
+def _reading_key(region: Region, two_column: bool, width: float) -> tuple[int, float, float]:
+    """Order figures as read: full-width and left-column ones first, then the right column;
+    side-by-side figures (captions level within 10 pt) from left to right."""
     right = two_column and region.caption_bbox[0] > width / 2
-    return int(right), region.bbox[1]
+    return int(right), round(region.caption_bbox[1] / 10), region.bbox[0]
 
 
-def _span(page: pymupdf.Page, lines: list[Line], caption: Line) -> tuple[float, float]:
-    """Return the x-range of the caption's column, or the full width."""
-    width = page.rect.width
-    if not is_two_column(lines, width) or spans_gutter(caption, width):
-        return 0.0, width
-    return (0.0, width / 2) if caption.bbox[2] <= width / 2 + 10 else (width / 2, width)
+def _region(page: pymupdf.Page, ctx: Context, i: int, captions: list[int]) -> Region | None:
+    block = caption_lines(ctx.lines, i)
+    cap_box = union([ln.bbox for ln in block])
+    span = _span(page, ctx, i, cap_box, captions)
+    found = _sweep(ctx, span, cap_box, set(map(id, block)), up=True)
+    if found is None:  # a caption above its figure
+        found = _sweep(ctx, span, cap_box, set(map(id, block)), up=False)
+    if found is None:
+        return None
+    box, picked = found
+    box = _padded(_with_labels(box, ctx), page.rect)
+    if area(box) < MIN_AREA_FRACTION * page.rect.width * page.rect.height:
+        return None
+    text = re.sub(r"(\w)- (\w)", r"\1\2", " ".join(ln.text for ln in block))
+    return Region(page.number + 1, box, text, tuple(picked), cap_box)
 
 
-def _in_span(box: Box, span: tuple[float, float]) -> bool:
+def _span(page: pymupdf.Page, ctx: Context, i: int, cap: Box, captions: list[int]) -> tuple:
+    """Return the x-range the figure may take: its column, split between side-by-side captions."""
+    width, caption = page.rect.width, ctx.lines[i]
+    x0, x1 = 0.0, width
+    if is_two_column(ctx.lines, width) and not spans_gutter(caption, width):
+        x0, x1 = (0.0, width / 2) if caption.bbox[2] <= width / 2 + 10 else (width / 2, width)
+    siblings = [ctx.lines[j] for j in captions if j != i] + [
+        ln for ln in ctx.lines if TABLE_CAPTION.match(ln.text)
+    ]
+    for other in siblings:
+        level = abs(other.bbox[1] - caption.bbox[1]) < caption.size
+        if level and other.bbox[0] >= cap[2] - 1:
+            x1 = min(x1, (cap[2] + other.bbox[0]) / 2)
+        elif level and other.bbox[2] <= cap[0] + 1:
+            x0 = max(x0, (other.bbox[2] + cap[0]) / 2)
+    return x0, x1
+
+
+def _in_span(box: Box, span: tuple) -> bool:
     overlap = min(box[2], span[1]) - max(box[0], span[0])
     return overlap >= 0.5 * max(box[2] - box[0], 1.0)
 
 
-def _overlaps(box: Box, span: tuple[float, float]) -> bool:
-    return min(box[2], span[1]) > max(box[0], span[0])
+def _sweep(ctx: Context, span: tuple, cap: Box, skip: set[int], up: bool) -> tuple | None:
+    """Grow the figure away from its caption, item by item, until a barrier or a wide gap.
+
+    Downward (a caption above its figure) is the same walk on the page mirrored.
+    """
+    flip = (lambda b: b) if up else _mirror
+    c = flip(cap)
+    shapes = [(flip(g.bbox), g) for g in ctx.graphics if _in_span(g.bbox, span)]
+    texts = [(flip(_ink(ln)), k) for k, ln in enumerate(ctx.lines) if id(ln) not in skip]
+    items = [(b, it) for b, it in shapes + texts if b[3] <= c[1] + 2 and b[1] < c[1]]
+    walk = Walk(c[1], (c[0], c[2]), [], [], [b for b, _ in shapes], [flip(t) for t in ctx.tables])
+    for box, item in sorted(items, key=lambda p: -p[0][3]):
+        if not walk.take(box, item, ctx, span):
+            break
+    if not walk.picked:
+        return None
+    x0, y0, x1, y1 = union(walk.parts)
+    return flip((x0, max(y0, walk.stop), x1, y1)), walk.picked
 
 
-def _is_barrier(line: Line, span: tuple[float, float], graphics: list[Graphic]) -> bool:
-    """Return True for body text or captions, which bound a figure from above."""
-    if FIGURE_CAPTION.match(line.text) or TABLE_CAPTION.match(line.text):
+@dataclass
+class Walk:
+    """The figure so far while sweeping: its far edge, x-range, graphics and parts."""
+
+    edge: float
+    xs: tuple[float, float]
+    picked: list[Graphic]
+    parts: list[Box]
+    shapes: list[Box]
+    tables: list[Box]
+    stop: float = -1e9
+
+    def take(self, box: Box, item: Graphic | int, ctx: Context, span: tuple) -> bool:
+        """Add the item if it belongs to the figure; return False when the figure ends."""
+        if box[3] < self.edge - (INNER_GAP if self.picked else NEAR_CAPTION):
+            return False
+        if _overlaps(box, self.xs) and any(_inside_box(box, t) for t in self.tables):
+            return False
+        if isinstance(item, Graphic):
+            self.picked.append(item)
+            self.xs = (min(self.xs[0], box[0]), max(self.xs[1], box[2]))
+        elif not _overlaps(box, self.xs):
+            return True  # text beside the figure: a wrapped paragraph or the next column
+        elif self._barrier(item, box, ctx, span):
+            self.stop = box[3] + MARGIN  # graphics reaching past it are cut at it
+            return False
+        self.parts.append(box)
+        self.edge = min(self.edge, box[1])
         return True
-    cx, cy = (line.bbox[0] + line.bbox[2]) / 2, (line.bbox[1] + line.bbox[3]) / 2
-    inside = any(g.bbox[0] <= cx <= g.bbox[2] and g.bbox[1] <= cy <= g.bbox[3] for g in graphics)
-    return not inside and line.width >= 0.3 * (span[1] - span[0])
+
+    def _barrier(self, k: int, box: Box, ctx: Context, span: tuple) -> bool:
+        """Return True for captions and body text, which bound a figure."""
+        line = ctx.lines[k]
+        if id(line) in ctx.captioned:
+            return True
+        if k in ctx.subcaptions or line.size < 0.97 * ctx.body:  # labels are set smaller
+            return False
+        if line.width >= 0.6 * (span[1] - span[0]):  # a line of body text, boxed or not
+            return True
+        if any(_inside_box(box, s) for s in self.shapes):
+            return False
+        # Body-size text wholly past the figure begun is a paragraph or the title block.
+        return bool(self.picked) and box[3] <= self.edge + 1
 
 
-def _region_above(
-    page: pymupdf.Page, lines: list[Line], i: int, graphics: list[Graphic]
-) -> Region | None:
-    caption = lines[i]
-    span = _span(page, lines, caption)
-    cap_top = caption.bbox[1]
-    # Any overlap counts for text: a full-width caption also bounds a column figure below it.
-    above = [ln for ln in lines[:i] if _overlaps(ln.bbox, span) and ln.bbox[3] <= cap_top + 1]
-    barriers = [ln.bbox[3] for ln in above if _is_barrier(ln, span, graphics)]
-    top = max(barriers, default=0.0)
-    picked = [
-        g
-        for g in graphics
-        if _in_span(g.bbox, span) and g.bbox[1] >= top - 1 and g.bbox[3] <= cap_top + 2
-    ]
-    if not picked or cap_top - max(g.bbox[3] for g in picked) > NEAR_CAPTION:
-        return None
-    box = _with_labels(union([g.bbox for g in picked]), above, top)
-    if _area(box) < MIN_AREA_FRACTION * page.rect.width * page.rect.height:
-        return None
-    caption_lines = _caption_lines(lines, i, span)
-    text = " ".join(ln.text for ln in caption_lines)
-    text = re.sub(r"(\w)- (\w)", r"\1\2", text)
-    cap_box = union([ln.bbox for ln in caption_lines])
-    return Region(page.number + 1, box, text, tuple(picked), cap_box)
+def _ink(line: Line) -> Box:
+    """Return the line's box with room for descenders: some fonts declare none."""
+    x0, y0, x1, y1 = line.bbox
+    return (x0 - 0.5, y0, x1 + 0.5, y1 + 0.2 * line.size)
 
 
-def _with_labels(box: Box, above: list[Line], top: float) -> Box:
-    """Grow the box by small text hugging it (axis ticks, legends outside the plot)."""
-    grown = pymupdf.Rect(box) + (-16, -12, 16, 12)
-    labels = [
-        ln.bbox
-        for ln in above
-        if ln.bbox[1] >= top
-        and not ln.bold
-        and len(ln.text) < 40
-        and pymupdf.Rect(ln.bbox).intersects(grown)
-    ]
-    return union([box, *labels])
+def _mirror(box: Box) -> Box:
+    return (box[0], -box[3], box[2], -box[1])
 
 
-def _caption_lines(lines: list[Line], i: int, span: tuple[float, float]) -> list[Line]:
-    """Return the caption's lines: the first and those following at the same size, no gap."""
-    parts, prev = [lines[i]], lines[i]
-    for line in lines[i + 1 :]:
-        if not _in_span(line.bbox, span):
-            continue
-        gap = line.bbox[1] - prev.bbox[3]
-        if gap > 0.6 * prev.size or abs(line.size - prev.size) > 0.6 or gap < -0.5 * prev.size:
-            break
-        if FIGURE_CAPTION.match(line.text) or TABLE_CAPTION.match(line.text):
-            break
-        parts.append(line)
-        prev = line
-    return parts
+def _overlaps(box: Box, xs: tuple) -> bool:
+    return min(box[2], xs[1]) > max(box[0], xs[0]) + 1
 
 
-def _table_graphics(lines: list[Line], graphics: list[Graphic]) -> set[Graphic]:
-    """Return graphics hanging below a table caption: the table's rules and cells."""
-    claimed: set[Graphic] = set()
-    for cap in (ln for ln in lines if TABLE_CAPTION.match(ln.text)):
-        bottom = cap.bbox[3]
-        for g in sorted(graphics, key=lambda g: g.bbox[1]):
-            x_overlap = min(g.bbox[2], cap.bbox[2] + 40) - max(g.bbox[0], cap.bbox[0] - 40)
-            # Mostly under the caption: a figure in the other column that merely comes
-            # within the 40 pt margin is not part of the table.
-            beneath = x_overlap > 0.5 * min(g.bbox[2] - g.bbox[0], cap.bbox[2] - cap.bbox[0] + 80)
-            # The first rule sits just under the caption; further parts touch each other.
-            reach = 20 if bottom == cap.bbox[3] else 6
-            if beneath and bottom - 2 <= g.bbox[1] <= bottom + reach:
-                claimed.add(g)
-                bottom = max(bottom, g.bbox[3])
-    return claimed
+def _inside_box(box: Box, outer: Box) -> bool:
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    return outer[0] <= cx <= outer[2] and outer[1] <= cy <= outer[3]
 
 
-@dataclass(frozen=True)
-class Image:
-    """The bytes to save for a figure, with their format and pixel size."""
+def _with_labels(box: Box, ctx: Context) -> Box:
+    """Grow the box by small text hugging it (tick labels, legends outside the plot)."""
+    for _ in range(2):
+        grown = (box[0] - 14, box[1] - 10, box[2] + 14, box[3] + 10)
+        labels = [
+            _ink(ln)
+            for ln in ctx.lines
+            if ln.size < 1.05 * ctx.body
+            and _contains(grown, ln.bbox)
+            and id(ln) not in ctx.captioned
+            and not any(_inside_box(ln.bbox, t) for t in ctx.tables)
+        ]
+        box = union([box, *labels])
+    return box
 
-    data: bytes
-    ext: str
-    width: int
-    height: int
 
-
-def figure_image(doc: pymupdf.Document, region: Region) -> Image:
-    """Return the figure's image: one embedded raster keeps its bytes, else render the clip."""
-    return _embedded(doc, region) or _rendered(doc, region)
-
-
-def write_figure(region: Region, image: Image, index: int, stem: str, figure_dir: Path) -> Figure:
-    """Write the image as the paper's figure `index` and return its record."""
-    name = f"{stem}-fig{index}.{image.ext}"
-    (figure_dir / name).write_bytes(image.data)
-    return Figure(
-        index=index,
-        page=region.page,
-        bbox=tuple(round(v, 2) for v in region.bbox),
-        caption=region.caption,
-        width=image.width,
-        height=image.height,
-        sha256=hashlib.sha256(image.data).hexdigest(),
-        path=name,
+def _contains(outer: Box, box: Box) -> bool:
+    return (
+        box[0] >= outer[0] - 1
+        and box[1] >= outer[1] - 1
+        and box[2] <= outer[2] + 1
+        and box[3] <= outer[3] + 1
     )
 
 
-def _embedded(doc: pymupdf.Document, region: Region) -> Image | None:
-    images = [g for g in region.graphics if g.xref >= 0]
-    if len(images) != 1 or images[0].xref == 0:
-        return None
-    frame = pymupdf.Rect(images[0].bbox) + (-2, -2, 2, 2)
-    if any(not frame.contains(pymupdf.Rect(g.bbox)) for g in region.graphics):
-        return None
-    info = doc.extract_image(images[0].xref)
-    # Soft masks and JPX/JBIG2 would not show as they do in the PDF.
-    if not info or info.get("smask") or info["ext"] not in WEB_IMAGE_EXTS:
-        return None
-    if info.get("colorspace") not in (1, 3):  # gray or RGB; CMYK images need converting
-        return None
-    return Image(info["image"], info["ext"], info["width"], info["height"])
-
-
-def _rendered(doc: pymupdf.Document, region: Region) -> Image:
-    zoom = pymupdf.Matrix(RENDER_ZOOM, RENDER_ZOOM)
-    pix = doc[region.page - 1].get_pixmap(matrix=zoom, clip=pymupdf.Rect(region.bbox), alpha=False)
-    return Image(pix.tobytes("png"), "png", pix.width, pix.height)
+def _padded(box: Box, page: pymupdf.Rect) -> Box:
+    return (
+        max(box[0] - MARGIN, page.x0),
+        max(box[1] - MARGIN, page.y0),
+        min(box[2] + MARGIN, page.x1),
+        min(box[3] + MARGIN, page.y1),
+    )

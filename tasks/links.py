@@ -18,16 +18,45 @@ LINK = re.compile(
 
 
 def find_links(lines: list[Line], doc: pymupdf.Document) -> tuple[str, ...]:
-    """Return code and project links in the lines' text and link annotations, de-duplicated."""
-    text = "\n".join(ln.text for ln in lines)
-    pages = sorted({ln.page for ln in lines})
-    annotated = [
-        link["uri"].strip()
-        for page in pages
-        for link in doc[page - 1].get_links()
-        if link.get("uri") and LINK.fullmatch(link["uri"].strip())
-    ]
-    return _unique([*links_in_text(text), *annotated])
+    """Return code and project links in the lines' text and link annotations, de-duplicated.
+
+    Where a line carries a link annotation, the annotation is the URL: the printed text may
+    be shortened, broken over lines or glued to a footnote mark. Annotations are only taken
+    from the lines given (the text before the references), never from the whole page.
+    """
+    annotated = _annotations(lines, doc)
+    text = "\n".join("" if id(ln) in annotated else ln.plain for ln in lines)
+    uris = [uri for ln in lines for uri in annotated.get(id(ln), ())]
+    return _unique([_repository(u) for u in [*links_in_text(text), *uris]])
+
+
+def _annotations(lines: list[Line], doc: pymupdf.Document) -> dict[int, list[str]]:
+    """Return the code and project URIs of link annotations, by the id of the line they cover."""
+    found: dict[int, list[str]] = {}
+    by_page: dict[int, list[Line]] = {}
+    for line in lines:
+        by_page.setdefault(line.page, []).append(line)
+    for number, page_lines in by_page.items():
+        page = doc[number - 1]  # links refer back to their page: keep it alive
+        link = page.first_link  # walking the chain is 4x cheaper than get_links()
+        while link:
+            uri = (link.uri or "").strip()
+            if uri and LINK.fullmatch(uri):
+                line = max(page_lines, key=lambda ln: _overlap(ln.bbox, link.rect))
+                if _overlap(line.bbox, link.rect) > 0:
+                    found.setdefault(id(line), []).append(uri)
+            link = link.next
+    return found
+
+
+def _overlap(box: tuple, rect: pymupdf.Rect) -> float:
+    return abs(pymupdf.Rect(box) & rect)
+
+
+def _repository(url: str) -> str:
+    """Return a GitHub file or commit link as its repository: the paper's code is the repo."""
+    match = re.match(r"(https?://github\.com/[^/\s]+/[^/\s#?]+)/(?:blob|commit|raw)/", url)
+    return match.group(1) if match else url
 
 
 def links_in_text(text: str) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 
 import pymupdf
 
@@ -12,7 +13,11 @@ Box = tuple[float, float, float, float]
 
 # Running headers and page numbers live in these top/bottom fractions of the page.
 MARGIN_FRACTION = 0.065
-MARKER = re.compile(r"^[\d*†‡§¶,∗⋆a-e]{1,6}$")
+CAPTION_START = re.compile(r"^(?:Figure|Fig\.|FIGURE|FIG\.|Table|TABLE)\s*\d")
+# A gap wider than this share of the font size between two glyphs separates words.
+WORD_GAP = 0.15
+# Affiliation and footnote marks: digits, letters a-e, and the symbols templates use.
+MARKER = re.compile(r"^[\d*†‡§¶,∗⋆a-e□■⋄◇◆♢♦♠♣♥♡★☆#‖•◦○●△▽✉]{1,6}$")
 
 
 @dataclass(frozen=True)
@@ -34,11 +39,11 @@ class Line:
     size: float
     bold: bool
 
-    @property
+    @cached_property  # read many times by the figure and section finders
     def text(self) -> str:
         return " ".join("".join(s.text for s in self.spans).split())
 
-    @property
+    @cached_property
     def plain(self) -> str:
         """Return the text without superscript markers."""
         return " ".join("".join(s.text for s in self.spans if not s.sup).split())
@@ -53,30 +58,56 @@ def page_lines(page: pymupdf.Page) -> list[Line]:
     height = page.rect.height
     top, bottom = height * MARGIN_FRACTION, height * (1 - MARGIN_FRACTION)
     lines = []
-    data = page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT)
+    # Ligatures come out as their letters ("fi", not "ﬁ"): a reader and a summarizer see words.
+    data = page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT & ~pymupdf.TEXT_PRESERVE_LIGATURES)
     for block in data["blocks"]:
-        for raw in block.get("lines", ()):
-            # arXiv's side stamp and rotated labels are not running text.
-            if abs(raw["dir"][1]) > 0.1 or raw["bbox"][3] < top or raw["bbox"][1] > bottom:
-                continue
-            line = _make_line(page.number + 1, raw)
-            if line is not None:
-                lines.append(line)
+        raws = [raw for raw in block.get("lines", ()) if abs(raw["dir"][1]) <= 0.1]
+        # A block reaching into the body, or a caption pushed into the margin, is not a
+        # running header or footer; arXiv's side stamp and rotated labels are not text.
+        inside = any(top <= raw["bbox"][3] and raw["bbox"][1] <= bottom for raw in raws)
+        if raws and (inside or CAPTION_START.match(_raw_text(raws[0]))):
+            lines += [ln for ln in (_make_line(page.number + 1, raw) for raw in raws) if ln]
     return lines
 
 
+def _raw_text(raw: dict) -> str:
+    return "".join(s["text"] for s in raw["spans"]).strip()
+
+
 def _make_line(page: int, raw: dict) -> Line | None:
-    spans = [s for s in raw["spans"] if s["text"].strip()]
-    if not spans:
+    inked = [s for s in raw["spans"] if s["text"].strip()]
+    if not inked:
         return None
-    size = max(s["size"] for s in spans)
-    bold_chars = sum(len(s["text"]) for s in spans if _is_bold(s))
-    out = tuple(
-        Span(s["text"], s["size"], s["size"] < 0.8 * size and bool(MARKER.match(s["text"].strip())))
-        for s in spans
-    )
-    total = sum(len(s["text"]) for s in spans)
-    return Line(page, tuple(raw["bbox"]), out, size, bold_chars > total / 2)
+    size = max(s["size"] for s in inked)
+    bold_chars = sum(len(s["text"]) for s in inked if _is_bold(s))
+    total = sum(len(s["text"]) for s in inked)
+    spans = tuple(_spaced(raw["spans"], size))
+    return Line(page, tuple(raw["bbox"]), spans, size, bold_chars > total / 2)
+
+
+def _spaced(raws: list[dict], size: float) -> list[Span]:
+    """Return the inked spans, each led by a space where the glyphs leave a word gap.
+
+    PDFs often draw the inter-word space as a span of its own, or as no glyph at all, only
+    a jump in position: the gap between the spans' boxes, not their boundary, is the space.
+    """
+    out: list[Span] = []
+    space, prev = "", None
+    for raw in raws:
+        text = raw["text"]
+        if not text.strip():
+            space = " " if text else space
+            continue
+        if (
+            prev
+            and not space
+            and raw["bbox"][0] - prev["bbox"][2] > WORD_GAP * min(raw["size"], prev["size"])
+        ):
+            space = " "
+        small = raw["size"] < 0.85 * size
+        out.append(Span(space + text, raw["size"], small and bool(MARKER.match(text.strip()))))
+        space, prev = "", raw
+    return out
 
 
 def _is_bold(span: dict) -> bool:

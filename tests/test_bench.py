@@ -75,3 +75,21 @@ def test_a_tiny_backfill_reports_time_memory_and_requests_per_label(prefect_harn
         assert heading in text
     assert f"| {START} | ran | 3 | 0 |" in text
     assert "| backfill peak memory within 20% of a single day's |" in text
+
+
+def test_real_pdf_benchmark_says_in_one_line_when_the_folder_is_missing(tmp_path):
+    from typer.testing import CliRunner
+
+    from bench import pdf
+
+    result = CliRunner().invoke(typer_app(pdf.main), ["--folder", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1
+    assert result.output.strip().count("\n") == 0 and "truth.json is missing" in result.output
+
+
+def typer_app(fn):
+    import typer
+
+    app = typer.Typer()
+    app.command()(fn)
+    return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -51,3 +53,30 @@ def test_bad_input_fails_at_once_with_one_line(args, message):
 def test_a_malformed_date_is_refused():
     result = runner.invoke(app, ["run", "--date", "07/10/2024"])
     assert result.exit_code == 2 and "Invalid value" in result.output
+
+
+def test_extract_json_is_one_object_and_names_figures_once(tmp_path):
+    import json
+
+    pdf = tmp_path / "2409.18881v2.pdf"
+    pdf.write_bytes(make_paper_pdf(sample_spec(2))[0])
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["extract", str(pdf), "--json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.output)
+    assert set(got) == {"pages", "sections", "affiliation", "links", "figures", "seconds"}
+    assert got["affiliation"].endswith("Stanford University") and "introduction" in got["sections"]
+    assert [f["page"] for f in got["figures"]] == sorted(f["page"] for f in got["figures"])
+    for k, fig in enumerate(got["figures"], 1):
+        assert fig["file"] == str(out / f"2409.18881v2-fig{k}.png") and len(fig["bbox"]) == 4
+        assert Path(fig["file"]).exists() and fig["caption"].startswith(("Fig", "FIG"))
+
+
+def test_extract_without_out_writes_nothing_into_the_working_folder(tmp_path, monkeypatch):
+    pdf = tmp_path / "paper.pdf"
+    pdf.write_bytes(make_paper_pdf(sample_spec(2))[0])
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["extract", str(pdf)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["paper.pdf"]
+    assert "arxiv-digest-extract" in result.output
