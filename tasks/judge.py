@@ -27,7 +27,8 @@ from tasks.chat import Chat, QuotaSettings, Transport, ask_json, tokens
 from tasks.errors import ConfigError, JudgeError, QuotaExhausted, TransientError
 from tasks.gemini_chat import GeminiTransport
 from tasks.openai_chat import OpenAITransport
-from tasks.summarize import quota_settings, secret
+from tasks.sampling import SamplingSettings
+from tasks.summarize import quota_settings, sampling_settings, secret
 from tasks.types import Paper, Selection
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ class JudgeBatch:
     cost_usd: float = 0.0
     # When the call was made: a cached batch keeps its time, so a day's spend is exact.
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    served_model: str = ""  # the model that answered, when the service names another
+    calls: int = 1  # requests it took, for llm_rpd
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ def parse_verdicts(text: str | None, keys: Sequence[str]) -> tuple[list[Verdict]
         return [], [
             f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in exc.errors()[:10]
         ]
+    verdicts = [v.model_copy(update={"id": _known_id(v.id, keys)}) for v in verdicts]
     ids = [v.id for v in verdicts]
     problems = [f"missing id {k}" for k in keys if k not in ids]
     problems += [f"unknown id {i}" for i in dict.fromkeys(ids) if i not in keys]
@@ -142,6 +146,19 @@ def parse_verdicts(text: str | None, keys: Sequence[str]) -> tuple[list[Verdict]
         f"id {i} answered {ids.count(i)} times" for i in dict.fromkeys(ids) if ids.count(i) > 1
     ]
     return verdicts, problems
+
+
+def _known_id(answered: str, keys: Sequence[str]) -> str:
+    """Return the asked id that `answered` stands for, when it names exactly one.
+
+    Models write `arXiv:2410.03665v1` or drop the version (`2410.03665`); an id is matched
+    only when it is unambiguous, otherwise it stays as answered (and is reported unknown).
+    """
+    bare = re.sub(r"^\s*arxiv:\s*", "", answered.strip(), flags=re.IGNORECASE)
+    if bare in keys:
+        return bare
+    matches = [k for k in keys if re.sub(r"v\d+$", "", k) == bare]
+    return matches[0] if len(matches) == 1 else answered
 
 
 class LLMJudge:
@@ -164,12 +181,20 @@ class LLMJudge:
             lambda reply: parse_verdicts(reply.text, keys), "verdicts", temperature=0.0,
         )  # fmt: skip
         prompt, output = tokens(replies)
-        return JudgeBatch(tuple(verdicts), replies[-1].model, JUDGE_PROMPT_VERSION, prompt,
-                          output, self._chat.cost(replies))  # fmt: skip
+        last = replies[-1]
+        served = "" if last.answered_by == last.model else last.answered_by
+        return JudgeBatch(tuple(verdicts), last.model, JUDGE_PROMPT_VERSION, prompt,
+                          output, self._chat.cost(replies), served_model=served,
+                          calls=len(replies))  # fmt: skip
 
 
-def _judge_chat(transport: Transport, model: str, quota: QuotaSettings | None) -> Chat:
-    return Chat(transport, [model], quota or QuotaSettings(), JudgeError, SPENT)
+def _judge_chat(
+    transport: Transport,
+    model: str,
+    quota: QuotaSettings | None,
+    sampling: SamplingSettings | None = None,
+) -> Chat:
+    return Chat(transport, [model], quota or QuotaSettings(), JudgeError, SPENT, sampling)
 
 
 class GeminiJudge(LLMJudge):
@@ -177,11 +202,12 @@ class GeminiJudge(LLMJudge):
 
     def __init__(
         self, api_key: str, model: str, base_url: str = "", timeout: float = 120.0,
-        quota: QuotaSettings | None = None,
+        quota: QuotaSettings | None = None, sampling: SamplingSettings | None = None,
     ):  # fmt: skip
         if not api_key:
             raise ConfigError("GEMINI_API_KEY is not set; set it or set llm_judge = false")
-        super().__init__(_judge_chat(GeminiTransport(api_key, base_url, timeout), model, quota))
+        transport = GeminiTransport(api_key, base_url, timeout)
+        super().__init__(_judge_chat(transport, model, quota, sampling))
 
 
 class OpenAIJudge(LLMJudge):
@@ -189,9 +215,10 @@ class OpenAIJudge(LLMJudge):
 
     def __init__(
         self, base_url: str, model: str, api_key: str = "", timeout: float = 120.0,
-        quota: QuotaSettings | None = None,
+        quota: QuotaSettings | None = None, sampling: SamplingSettings | None = None,
     ):  # fmt: skip
-        super().__init__(_judge_chat(OpenAITransport(base_url, api_key, timeout), model, quota))
+        transport = OpenAITransport(base_url, api_key, timeout)
+        super().__init__(_judge_chat(transport, model, quota, sampling))
 
 
 def make_judge(settings: Settings, backend: str | None = None, model: str = "") -> Judge | None:
@@ -203,12 +230,13 @@ def make_judge(settings: Settings, backend: str | None = None, model: str = "") 
     if not settings.llm_judge or choice not in ("gemini", "openai"):
         return None
     model, limits = model or settings.llm_model, quota_settings(settings)
+    sampling, timeout = sampling_settings(settings), settings.llm_timeout
     if choice == "openai" and settings.openai_base_url:
         key = secret(settings.openai_api_key)
-        return OpenAIJudge(settings.openai_base_url, model, key, settings.llm_timeout, limits)
+        return OpenAIJudge(settings.openai_base_url, model, key, timeout, limits, sampling)
     key = secret(settings.gemini_api_key)
     if choice == "gemini" and key:
-        return GeminiJudge(key, model, settings.gemini_base_url, settings.llm_timeout, limits)
+        return GeminiJudge(key, model, settings.gemini_base_url, timeout, limits, sampling)
     return None
 
 

@@ -46,6 +46,7 @@ def day_run(tmp_path_factory, prefect_harness):
             **arxiv.env(),
             "DIGEST_ARXIV_MIN_INTERVAL": "0.05", "DIGEST_GEMINI_BASE_URL": gemini.url,
             "GEMINI_API_KEY": CANARY, "DIGEST_DATA_DIR": str(data), "DIGEST_LLM_RPM": "0",
+            "DIGEST_LLM_RPD": "0",
             "DIGEST_LLM_JUDGE": "false",
             "DIGEST_DB_PATH": str(data / "digest.duckdb"),
             "DIGEST_OUTPUT_DIR": str(data / "posts"), "DIGEST_FIGURE_POLICY": "always",
