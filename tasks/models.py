@@ -25,7 +25,7 @@ from tasks.summarize import GEMINI_KEY_MISSING, secret
 log = logging.getLogger(__name__)
 
 GEMINI_URL = "https://generativelanguage.googleapis.com"
-SUGGESTIONS = 4  # served models named when the configured one is not served
+SUGGESTIONS = 5  # served models named when the configured one is not served
 
 
 def check_served(settings: Settings, backend: str, today: date | None = None) -> list[str]:

@@ -226,9 +226,11 @@ class FakeGemini(LocalServer):
             self.listed.append(request)  # apart from the calls, which tests count
         status, body = recorded("gemini_models_list")
         if self.served is not None:
+            known = {m["name"]: m for m in body["models"]}
             template = body["models"][0]
             body["models"] = [
-                {**template, "name": f"models/{name}", "displayName": name} for name in self.served
+                known.get(f"models/{name}", {**template, "name": f"models/{name}"})
+                for name in self.served
             ]
         return status, body
 
