@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 GEMINI_URL = "https://generativelanguage.googleapis.com"
 SUGGESTIONS = 5  # served models named when the configured one is not served
+UNSTABLE = {"latest", "preview", "exp"}  # aliases and previews: named after stable models
 
 
 def check_served(settings: Settings, backend: str, today: date | None = None) -> list[str]:
@@ -61,7 +62,9 @@ def same_family(model: str, served: list[str], count: int = SUGGESTIONS) -> list
     """Return up to `count` served models nearest `model`: same maker, most words in common."""
     head, words = _head(model), _words(model)
     kin = sorted((m for m in served if _head(m) == head), reverse=True)  # newest first
-    kin.sort(key=lambda m: (-len(words & _words(m)), len(_words(m) - words)))
+    kin.sort(
+        key=lambda m: (-len(words & _words(m)), bool(_words(m) & UNSTABLE), len(_words(m) - words))
+    )
     return kin[:count]
 
 

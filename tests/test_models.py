@@ -303,6 +303,27 @@ def test_an_ambiguous_bare_id_stays_unknown():
     assert "unknown id 2410.03665" in problems
 
 
+# -- the model that answered, where a reader sees it -------------------------------------
+
+
+def test_a_routed_model_is_named_by_duckdb_the_post_and_the_run_report(tmp_path):
+    from flows.report import paper_rows
+    from tasks import views
+    from tests.test_render import _render, _view
+
+    p = factories.paper()
+    routed = replace(factories.record(p), model=RETIRED, served_model=DEFAULT)
+    db = tmp_path / "digest.duckdb"
+    with store.connect(db) as con:
+        store.save_summary(con, routed)
+        [(served,)] = con.execute("SELECT served_model FROM summaries").fetchall()
+        assert served == DEFAULT and views._summary(con, [p.arxiv_id, 1], "zh") == routed
+    shown = replace(_view(p), summary=routed)
+    text = _render(tmp_path, [shown]).path.read_text()
+    assert f"llm_models:\n- {DEFAULT}" in text and RETIRED not in text
+    assert paper_rows([shown])[0]["model"] == DEFAULT
+
+
 # -- the day's plan ----------------------------------------------------------------------
 
 
@@ -483,3 +504,23 @@ def test_gpt_5_mini_runs_a_day_against_an_endpoint_that_rejects_temperature(reas
 def test_log_capture_is_quiet_about_the_key(default_day):
     assert not [line for line in default_day["log"] if KEY in line]
     logging.getLogger(__name__).debug("done")
+
+
+def test_a_key_refused_on_a_call_stops_the_run_and_records_no_failure(prefect_harness, tmp_path):
+    """An endpoint with no model list: the first call's 401 is what stops the run."""
+    with ax.ArxivServer(faults.entries(), faults.good_pdf) as arxiv, FakeOpenAI() as openai:
+        openai.inject(replay_openai("openai_invalid_key"))
+        env = default_env(
+            arxiv,
+            tmp_path,
+            DIGEST_OPENAI_BASE_URL=openai.url,
+            DIGEST_LLM_MODEL="deepseek-chat",
+            DIGEST_LLM_JUDGE="false",
+            DIGEST_LLM_CONCURRENCY="1",
+        )
+        with pytest.raises(LLMConfigError, match="401 invalid_api_key.*OPENAI_API_KEY"):
+            run_flow(env, "openai")
+        assert len(openai.listed) == 1 and len(openai.requests) == 1
+    if (tmp_path / "digest.duckdb").exists():
+        with duckdb.connect(str(tmp_path / "digest.duckdb"), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM failures").fetchone() == (0,)
