@@ -10,7 +10,6 @@ Prefect tasks retry `TransientError`, and the quota spaces the calls.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, TypeVar
@@ -18,7 +17,7 @@ from typing import Literal, Protocol, TypeVar
 from pydantic import BaseModel
 
 from tasks.errors import DigestError, LLMConfigError, QuotaExhausted, TransientError
-from tasks.quota import Quota, cost_usd, get_quota
+from tasks.quota import Quota, cost_usd, get_quota, unpriced, warn_once
 from tasks.sampling import Sampling, SamplingSettings
 
 log = logging.getLogger(__name__)
@@ -171,8 +170,7 @@ class Chat:
         prices = self.limits.prices
         model = reply.answered_by if reply.answered_by in prices else reply.model
         if model not in prices:
-            budget = "; llm_budget_usd cannot apply to it" if self.limits.budget_usd else ""
-            warn_once(f"no price for {model} in [llm_prices]: its calls count as $0{budget}")
+            warn_once(unpriced(model, self.limits.budget_usd))
         return cost_usd(prices, model, reply.prompt_tokens, reply.output_tokens)
 
     def _warn_context(
@@ -280,16 +278,3 @@ def repair_turns(previous: str | None, problems: list[str]) -> list[Turn]:
 def tokens(replies: Sequence[Reply]) -> tuple[int, int]:
     """Return (prompt, output) tokens over `replies`."""
     return sum(r.prompt_tokens for r in replies), sum(r.output_tokens for r in replies)
-
-
-_warned: set[str] = set()
-_warned_lock = threading.Lock()
-
-
-def warn_once(message: str) -> None:
-    """Log `message` as a warning the first time this process meets it."""
-    with _warned_lock:
-        if message in _warned:
-            return
-        _warned.add(message)
-    log.warning(message)

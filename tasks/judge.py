@@ -206,6 +206,8 @@ def judge_day(
         return JudgedDay([_alone(s, topic.min_score) for s in keyword_selections])
     net = {_k(s): s for s in keyword_net(papers, topic)}
     chosen = [p for p in papers if net[_k(p)].kept or keyword[_k(p)].kept]
+    calls = -(-len(chosen) // batch_size)
+    log.info("%s: %d candidates for the judge, %d calls", topic.name, len(chosen), calls)
     decided: dict[tuple[str, int], Selection] = {}
     batches: list[JudgeBatch] = []
     failed = 0

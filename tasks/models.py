@@ -33,19 +33,30 @@ def check_served(settings: Settings, backend: str, today: date | None = None) ->
     """Raise LLMConfigError unless the service serves every configured model.
 
     Return the served models (empty for the extractive backend, or when the service gave no
-    list: then the calls themselves tell).
+    list: then the calls themselves tell). A model missing from today's cached list is looked
+    up once more, in case the service launched it since.
     """
     if backend not in ("gemini", "openai"):
         return []
     served = served_models(settings, backend, today)
+    if _missing(settings, served):
+        served = served_models(settings, backend, today, fresh=True)
+    for setting, model in _missing(settings, served).items():
+        raise LLMConfigError(not_served(backend, model, setting, served))
+    return served
+
+
+def _missing(settings: Settings, served: list[str]) -> dict[str, str]:
+    """Return the configured models (by setting) that `served` lacks; none without a list."""
     configured = {
         "llm_model": settings.llm_model,
         "llm_fallback_model": settings.llm_fallback_model,
     }
-    for setting, model in configured.items():
-        if served and model and model.removeprefix("models/") not in served:
-            raise LLMConfigError(not_served(backend, model, setting, served))
-    return served
+    return {
+        setting: model
+        for setting, model in configured.items()
+        if served and model and model.removeprefix("models/") not in served
+    }
 
 
 def not_served(backend: str, model: str, setting: str, served: list[str]) -> str:
@@ -76,11 +87,13 @@ def _words(model: str) -> set[str]:
     return set(re.findall(r"[a-z]+", model.lower().removeprefix("models/")))
 
 
-def served_models(settings: Settings, backend: str, today: date | None = None) -> list[str]:
-    """Return the models the service serves, from today's cache file or by asking it once."""
+def served_models(
+    settings: Settings, backend: str, today: date | None = None, fresh: bool = False
+) -> list[str]:
+    """Return the models the service serves, from today's cache file or (`fresh`) by asking."""
     base_url = _base_url(settings, backend)
     path = cache_path(settings.cache_dir, backend, base_url, today or datetime.now(UTC).date())
-    if path.exists():
+    if path.exists() and not fresh:
         return list(json.loads(path.read_text(encoding="utf-8"))["models"])
     try:
         models = _transport(settings, backend).list_models()

@@ -43,6 +43,9 @@ def begin_day(settings: Settings, backend: str) -> None:
         return
     models.check_served(settings, backend)
     quota.begin_requests(requests_today(settings))
+    for model in filter(None, (settings.llm_model, settings.llm_fallback_model)):
+        if model not in settings.llm_prices:
+            quota.warn_once(quota.unpriced(model, settings.llm_budget_usd))
 
 
 def requests_today(settings: Settings) -> dict[str, int]:

@@ -11,6 +11,7 @@ delay holds back all calls, not only the one that was refused.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 
 from tasks.errors import QuotaExhausted
 from tasks.limiter import Limiter
+
+log = logging.getLogger(__name__)
 
 TOKENS_PER_PRICE_UNIT = 1_000_000
 
@@ -139,3 +142,22 @@ def reset_quotas() -> None:
         _quotas.clear()
         _spent_before = 0.0
         _calls_before = {}
+
+
+def unpriced(model: str, budget_usd: float) -> str:
+    """Return the warning for a model the price table lacks."""
+    budget = "; llm_budget_usd cannot apply to it" if budget_usd else ""
+    return f"no price for {model} in [llm_prices]: its calls count as $0{budget}"
+
+
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def warn_once(message: str) -> None:
+    """Log `message` as a warning the first time this process meets it."""
+    with _warned_lock:
+        if message in _warned:
+            return
+        _warned.add(message)
+    log.warning(message)

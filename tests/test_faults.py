@@ -67,7 +67,7 @@ TABLES_PK = {
     "figures": ("arxiv_id", "version", "idx"),
     "summaries": ("arxiv_id", "version", "language"),
 }
-NOT_CONTENT = {"prompt_tokens", "output_tokens", "cost_usd", "created_at"}
+NOT_CONTENT = {"prompt_tokens", "output_tokens", "cost_usd", "created_at", "calls"}
 # Which recorded failures of a paper excuse a table's row being absent or different.
 EXCUSED_BY = {
     "papers": set(),

@@ -100,6 +100,17 @@ def test_a_retired_model_stops_with_one_line_naming_model_setting_and_served_one
     assert "gemini-3.8-flash" in line and "gemini-3.5-flash" in line and "pro" not in line
 
 
+def test_a_model_missing_from_the_cached_list_is_looked_up_once_more(fake, tmp_path):
+    models.check_served(settings(fake, tmp_path), "gemini")
+    fake.served = [*gemini_models(), "gemini-3.9-flash"]  # launched since the morning
+    try:
+        models.check_served(settings(fake, tmp_path, llm_model="gemini-3.9-flash"), "gemini")
+        models.check_served(settings(fake, tmp_path, llm_model="gemini-3.9-flash"), "gemini")
+    finally:
+        fake.served = gemini_models()
+    assert len(fake.listed) == 2  # the morning's list, then one fresh look, then the cache
+
+
 def test_a_retired_fallback_model_names_its_own_setting(fake, tmp_path):
     with pytest.raises(LLMConfigError, match="llm_fallback_model / DIGEST_LLM_FALLBACK_MODEL"):
         models.check_served(settings(fake, tmp_path, llm_fallback_model=RETIRED), "gemini")
