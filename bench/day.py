@@ -157,6 +157,7 @@ def settings_env(arxiv: Any, gemini: Any, interval: float, data: Path, extra: di
         "DIGEST_ARXIV_OAI_URL": arxiv.oai_url, "DIGEST_ARXIV_RSS_URL": arxiv.rss_url,
         "DIGEST_ARXIV_MIN_INTERVAL": str(interval), "DIGEST_GEMINI_BASE_URL": gemini.url,
         "GEMINI_API_KEY": FAKE_KEY, "DIGEST_LLM_RPM": "0", "DIGEST_LLM_JUDGE": "false",
+        "DIGEST_LLM_RPD": "0",
         "DIGEST_DATA_DIR": str(data),
         "DIGEST_DB_PATH": str(data / "digest.duckdb"), "DIGEST_OUTPUT_DIR": str(data / "posts"),
         **extra,

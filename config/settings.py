@@ -17,6 +17,8 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG = Path(__file__).with_name("digest.toml")
+# Settings whose empty value (DIGEST_LLM_TEMPERATURE="") means "not sent".
+OPTIONAL_NUMBERS = ("llm_temperature", "llm_max_output_tokens", "llm_thinking_budget")
 
 
 class Topic(BaseModel):
@@ -66,7 +68,9 @@ class Settings(BaseSettings):
 
     llm_backend: Literal["auto", "gemini", "openai", "extractive"] = "auto"
     # The model of either backend; for openai set it to the endpoint's name (deepseek-chat).
-    llm_model: str = "gemini-2.5-flash"
+    # Checked 2026-12-04 against Google's deprecations page and models list: 2.0 and 2.5 models
+    # are shut down; gemini-3.5-flash-lite is stable with no shutdown date announced.
+    llm_model: str = "gemini-3.5-flash-lite"
     gemini_base_url: str = ""
     gemini_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("GEMINI_API_KEY", "GOOGLE_API_KEY")
@@ -79,7 +83,15 @@ class Settings(BaseSettings):
     # The paper text's share of each summary prompt, in tokens (estimated at 4 characters each).
     llm_input_tokens: int = Field(6000, ge=500)
     llm_fallback_model: str = ""
-    llm_rpm: float = Field(10.0, ge=0)
+    # Free tier of Flash models since December 2025 (read 2026-12-04): 5 a minute, 20 a day.
+    llm_rpm: float = Field(5.0, ge=0)
+    llm_rpd: int = Field(20, ge=0)  # requests per day (midnight Pacific), across runs; 0: none
+    # "auto": 0.2 for summaries and 0 for the judge, to models that take a temperature (not
+    # OpenAI's reasoning models, not Gemini 3.x); empty: never sent; a number: always sent.
+    llm_temperature: float | Literal["auto"] | None = "auto"
+    llm_max_output_tokens: int | None = Field(8192, ge=256)
+    llm_thinking_budget: int | None = Field(None, ge=-1)  # Gemini only; empty: the model's own
+    llm_context_tokens: int = Field(0, ge=0)  # the endpoint's context window; 0: unknown
     llm_concurrency: int = Field(6, ge=1)
     llm_budget_usd: float = Field(0.0, ge=0)
     llm_judge: bool = True
@@ -108,6 +120,11 @@ class Settings(BaseSettings):
     figure_output_dir: Path = Path("data/images")
 
     topics: list[Topic] = []
+
+    @field_validator(*OPTIONAL_NUMBERS, mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("arxiv_pdf_url")
     @classmethod

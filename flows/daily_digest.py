@@ -16,9 +16,15 @@ from prefect.states import Completed, Failed, State
 from config.settings import Settings, Topic, get_settings
 from flows import report
 from flows.task_runner import SettingsTaskRunner
-from tasks import calendar, quota, stages, store, views
+from tasks import calendar, plan, quota, stages, store, views
 from tasks import judge as relevance
-from tasks.errors import DayIncomplete, DigestError, ListingUnavailable, QuotaExhausted
+from tasks.errors import (
+    DayIncomplete,
+    DigestError,
+    ListingUnavailable,
+    LLMConfigError,
+    QuotaExhausted,
+)
 from tasks.summarize import Summarizer, make_summarizer
 from tasks.types import LICENCE_STAGE, Cleared, DayNote, Failure, JudgeCalls, Paper, Selection
 
@@ -93,6 +99,7 @@ def build_day(day: date | None, topics: list[str] | None, llm: str | None) -> li
         quota.begin_run(spent)
         logger.info("LLM spend today (UTC) before this run: $%.4f of the daily $%.2f",
                     spent, settings.llm_budget_usd)  # fmt: skip
+    plan.begin_day(settings, summarizer.name)  # a model the service no longer serves stops here
     day = day or scheduled_day()
     chosen = [settings.topic(name) for name in topics] if topics else settings.topics
     note = calendar.no_batch_note(day, settings.holidays)
@@ -162,12 +169,17 @@ def digest_topic(
         report.publish(settings.db_path, topic.name, topic.slug, topic.language, day, None)
         return result
     todo = _to_process(settings, topic, day, kept, summarizer, result)
+    day_plan = plan.plan_day(settings, backend, todo, decisions, f"{topic.name} {day}")
+    todo, waiting = day_plan.now, day_plan.waiting
+    if day_plan.line:
+        logger.info(day_plan.line)
+    result.waiting += [f"{f.arxiv_id}v{f.version}" for f in waiting]
     # The metadata is stored while the first downloads run: they, not the store, are the
     # day's critical path.
     store_metadata = lambda: steps.store_results(settings.db_path, "metadata", metadata, day)  # noqa: E731
     records = _process(settings, steps, todo, topic.language, backend, model, result,
                        started=store_metadata)  # fmt: skip
-    steps.store_results(settings.db_path, "results", records)
+    steps.store_results(settings.db_path, "results", [*waiting, *records])
     post = steps.render_day(
         settings.db_path, topic.name, topic.slug, topic.language, day, topic.front_matter,
         settings.output_dir, settings.figure_dir, settings.figure_policy,
@@ -378,6 +390,8 @@ def _process(
 
 def _fail(result: TopicResult, paper: Paper, stage: str, error: BaseException) -> Failure:
     """Return the failure record of a stage for one paper, and note it in the run report."""
+    if isinstance(error, LLMConfigError):
+        raise error  # no paper can succeed: the run stops with the service's one line
     reason = str(error) or type(error).__name__
     if isinstance(error, QuotaExhausted):
         # Not a failure of the paper: the next run summarizes it. The post tells by the mark.

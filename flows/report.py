@@ -45,6 +45,7 @@ def paper_rows(views: list[PaperView]) -> list[dict[str, Any]]:
                 {f.stage: f.reason for f in v.failures},
             ),
             "tokens": (v.summary.prompt_tokens + v.summary.output_tokens) if v.summary else 0,
+            "model": (v.summary.served_model or v.summary.model) if v.summary else "",
             "failure": "; ".join(f"{f.stage}: {f.reason}" for f in v.failures),
             "reason": history.explain(
                 v.selection.reason, v.selection.matched, v.selection.excluded

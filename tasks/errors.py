@@ -72,3 +72,10 @@ class DayIncomplete(DigestError):
 def is_transient(exc: BaseException) -> bool:
     """Return True for errors that a retry may cure."""
     return isinstance(exc, TransientError)
+
+
+class LLMConfigError(ConfigError):
+    """The LLM service refuses the settings: a model it does not serve, a bad key, no access.
+
+    No paper can succeed then, so the flow lets it propagate and the run stops on one line.
+    """

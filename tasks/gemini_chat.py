@@ -13,6 +13,7 @@ from google.genai import types
 from pydantic import BaseModel
 
 from tasks.chat import Refusal, Reply, Turn
+from tasks.sampling import Sampling
 
 # Pinned rather than the SDK default ("v1" in 3.x, overridable by GOOGLE_GENAI_API_VERSION):
 # v1beta is where Google documents systemInstruction with responseSchema for the Gemini API.
@@ -59,14 +60,17 @@ class GeminiTransport:
         system: str,
         turns: Sequence[Turn],
         schema: type[BaseModel],
-        temperature: float,
+        sampling: Sampling,
     ) -> Reply:
         """Make one generateContent call; raise `Refusal` for anything but an answer."""
+        thinking = sampling.thinking_budget
         config = types.GenerateContentConfig(
             system_instruction=system,
             response_mime_type="application/json",
             response_schema=schema,
-            temperature=temperature,
+            temperature=sampling.temperature,  # None is left out of the request
+            max_output_tokens=sampling.max_output_tokens,
+            thinking_config=types.ThinkingConfig(thinking_budget=thinking) if thinking else None,
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
         )
         contents = [_content(turn) for turn in turns]
@@ -83,7 +87,24 @@ class GeminiTransport:
             message = f"Gemini request failed: {type(exc).__name__} {self._scrub(str(exc))}"
             raise Refusal("transient", message.strip()) from None
         prompt_tokens, output_tokens = _usage(response)
-        return Reply(response.text, model, prompt_tokens, output_tokens, _finish_reason(response))
+        served = (response.model_version or "").removeprefix("models/")
+        finish = _finish_reason(response)
+        return Reply(response.text, model, prompt_tokens, output_tokens, finish, served)
+
+    def list_models(self) -> list[str]:
+        """Return the models that serve generateContent now (models.list, every page)."""
+        try:
+            found = list(self._client.models.list(config={"page_size": 1000}))
+        except genai_errors.APIError as exc:
+            raise self._refusal(exc, "") from None
+        except (genai_errors.UnknownApiResponseError, *_NETWORK_ERRORS) as exc:
+            message = f"Gemini's model list failed: {type(exc).__name__} {self._scrub(str(exc))}"
+            raise Refusal("transient", message.strip()) from None
+        return [
+            (m.name or "").removeprefix("models/")
+            for m in found
+            if "generateContent" in (m.supported_actions or ["generateContent"])
+        ]
 
     def _refusal(self, exc: genai_errors.APIError, model: str) -> Refusal:
         """Return the refusal a Gemini error status stands for."""
@@ -95,6 +116,11 @@ class GeminiTransport:
             return Refusal("rate", message, delay=retry_delay(exc))
         if exc.code == 408 or exc.code >= 500:
             return Refusal("transient", message)
+        if exc.code == 404:
+            fix = "set llm_model (DIGEST_LLM_MODEL) to a model Gemini serves now"
+            return Refusal("config", f"{message}; {fix}")
+        if exc.code in (401, 403) or _reason(exc) == "API_KEY_INVALID":
+            return Refusal("config", f"{message}; check GEMINI_API_KEY and the key's project")
         return Refusal("fatal", message)
 
     def _scrub(self, text: str) -> str:
@@ -102,13 +128,27 @@ class GeminiTransport:
 
 
 def is_daily_quota(exc: genai_errors.APIError) -> bool:
-    """Return whether a 429 names a per-day quota (a google.rpc.QuotaFailure detail)."""
+    """Return whether a 429 names only per-day quotas (google.rpc.QuotaFailure violations).
+
+    A free-tier 429 often lists the per-minute and the per-day quota together; while a
+    per-minute one is among them, waiting a minute is what helps, not giving up the day.
+    """
+    quota_ids = [
+        str(violation.get("quotaId", ""))
+        for detail in _details(exc)
+        if isinstance(detail, dict) and detail.get("@type", "").endswith("QuotaFailure")
+        for violation in detail.get("violations", [])
+    ]
+    daily = any("PerDay" in q for q in quota_ids)
+    return daily and not any("PerMinute" in q for q in quota_ids)
+
+
+def _reason(exc: genai_errors.APIError) -> str:
+    """Return the reason of a google.rpc.ErrorInfo detail (API_KEY_INVALID), or ""."""
     for detail in _details(exc):
-        if isinstance(detail, dict) and detail.get("@type", "").endswith("QuotaFailure"):
-            for violation in detail.get("violations", []):
-                if "PerDay" in str(violation.get("quotaId", "")):
-                    return True
-    return False
+        if isinstance(detail, dict) and detail.get("@type", "").endswith("ErrorInfo"):
+            return str(detail.get("reason", ""))
+    return ""
 
 
 def retry_delay(exc: genai_errors.APIError) -> float:

@@ -19,37 +19,22 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Protocol
 
-from pydantic import BaseModel, Field, ValidationError
-
 from config.settings import DEFAULT_CONFIG, Settings, Topic
 from tasks import select
 from tasks.chat import Chat, QuotaSettings, Transport, ask_json, tokens
 from tasks.errors import ConfigError, JudgeError, QuotaExhausted, TransientError
 from tasks.gemini_chat import GeminiTransport
 from tasks.openai_chat import OpenAITransport
-from tasks.summarize import quota_settings, secret
+from tasks.sampling import SamplingSettings
+from tasks.summarize import quota_settings, sampling_settings, secret
 from tasks.types import Paper, Selection
+from tasks.verdicts import Verdict, Verdicts, parse_verdicts
 
 log = logging.getLogger(__name__)
 
 JUDGE_PROMPT_PATH = DEFAULT_CONFIG.parent / "prompts" / "judge.md"
 ABSTRACT_CHARS = 3000  # arXiv caps abstracts at 1920 characters; this only stops abuse
 SPENT = "the keyword step decides"
-
-
-class Verdict(BaseModel):
-    """The judge's answer for one paper."""
-
-    id: str
-    relevant: bool
-    confidence: float = Field(ge=0.0, le=1.0)
-    reason: str = Field(max_length=300)
-
-
-class Verdicts(BaseModel):
-    """The judge's whole answer: one verdict per paper of the batch."""
-
-    verdicts: list[Verdict]
 
 
 @dataclass(frozen=True)
@@ -64,6 +49,8 @@ class JudgeBatch:
     cost_usd: float = 0.0
     # When the call was made: a cached batch keeps its time, so a day's spend is exact.
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    served_model: str = ""  # the model that answered, when the service names another
+    calls: int = 1  # requests it took, for llm_rpd
 
 
 @dataclass(frozen=True)
@@ -124,26 +111,6 @@ def _data(text: str) -> str:
     return re.sub(r"<\s*/?\s*paper\b[^>]*>", "[paper]", " ".join(text.split()), flags=re.I)
 
 
-def parse_verdicts(text: str | None, keys: Sequence[str]) -> tuple[list[Verdict], list[str]]:
-    """Return the verdicts in `text` and its problems: invalid JSON, missing or extra ids."""
-    if not text or not text.strip():
-        return [], ["the answer was empty"]
-    raw = re.sub(r"^\s*```(?:json)?\s*|\s*```\s*$", "", text)
-    try:
-        verdicts = Verdicts.model_validate_json(raw).verdicts
-    except ValidationError as exc:
-        return [], [
-            f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in exc.errors()[:10]
-        ]
-    ids = [v.id for v in verdicts]
-    problems = [f"missing id {k}" for k in keys if k not in ids]
-    problems += [f"unknown id {i}" for i in dict.fromkeys(ids) if i not in keys]
-    problems += [
-        f"id {i} answered {ids.count(i)} times" for i in dict.fromkeys(ids) if ids.count(i) > 1
-    ]
-    return verdicts, problems
-
-
 class LLMJudge:
     """Judge with an LLM through a chat backend: one call per batch, one retry at most."""
 
@@ -164,12 +131,20 @@ class LLMJudge:
             lambda reply: parse_verdicts(reply.text, keys), "verdicts", temperature=0.0,
         )  # fmt: skip
         prompt, output = tokens(replies)
-        return JudgeBatch(tuple(verdicts), replies[-1].model, JUDGE_PROMPT_VERSION, prompt,
-                          output, self._chat.cost(replies))  # fmt: skip
+        last = replies[-1]
+        served = "" if last.answered_by == last.model else last.answered_by
+        return JudgeBatch(tuple(verdicts), last.model, JUDGE_PROMPT_VERSION, prompt,
+                          output, self._chat.cost(replies), served_model=served,
+                          calls=len(replies))  # fmt: skip
 
 
-def _judge_chat(transport: Transport, model: str, quota: QuotaSettings | None) -> Chat:
-    return Chat(transport, [model], quota or QuotaSettings(), JudgeError, SPENT)
+def _judge_chat(
+    transport: Transport,
+    model: str,
+    quota: QuotaSettings | None,
+    sampling: SamplingSettings | None = None,
+) -> Chat:
+    return Chat(transport, [model], quota or QuotaSettings(), JudgeError, SPENT, sampling)
 
 
 class GeminiJudge(LLMJudge):
@@ -177,11 +152,12 @@ class GeminiJudge(LLMJudge):
 
     def __init__(
         self, api_key: str, model: str, base_url: str = "", timeout: float = 120.0,
-        quota: QuotaSettings | None = None,
+        quota: QuotaSettings | None = None, sampling: SamplingSettings | None = None,
     ):  # fmt: skip
         if not api_key:
             raise ConfigError("GEMINI_API_KEY is not set; set it or set llm_judge = false")
-        super().__init__(_judge_chat(GeminiTransport(api_key, base_url, timeout), model, quota))
+        transport = GeminiTransport(api_key, base_url, timeout)
+        super().__init__(_judge_chat(transport, model, quota, sampling))
 
 
 class OpenAIJudge(LLMJudge):
@@ -189,9 +165,10 @@ class OpenAIJudge(LLMJudge):
 
     def __init__(
         self, base_url: str, model: str, api_key: str = "", timeout: float = 120.0,
-        quota: QuotaSettings | None = None,
+        quota: QuotaSettings | None = None, sampling: SamplingSettings | None = None,
     ):  # fmt: skip
-        super().__init__(_judge_chat(OpenAITransport(base_url, api_key, timeout), model, quota))
+        transport = OpenAITransport(base_url, api_key, timeout)
+        super().__init__(_judge_chat(transport, model, quota, sampling))
 
 
 def make_judge(settings: Settings, backend: str | None = None, model: str = "") -> Judge | None:
@@ -203,12 +180,13 @@ def make_judge(settings: Settings, backend: str | None = None, model: str = "") 
     if not settings.llm_judge or choice not in ("gemini", "openai"):
         return None
     model, limits = model or settings.llm_model, quota_settings(settings)
+    sampling, timeout = sampling_settings(settings), settings.llm_timeout
     if choice == "openai" and settings.openai_base_url:
         key = secret(settings.openai_api_key)
-        return OpenAIJudge(settings.openai_base_url, model, key, settings.llm_timeout, limits)
+        return OpenAIJudge(settings.openai_base_url, model, key, timeout, limits, sampling)
     key = secret(settings.gemini_api_key)
     if choice == "gemini" and key:
-        return GeminiJudge(key, model, settings.gemini_base_url, settings.llm_timeout, limits)
+        return GeminiJudge(key, model, settings.gemini_base_url, timeout, limits, sampling)
     return None
 
 
@@ -228,6 +206,8 @@ def judge_day(
         return JudgedDay([_alone(s, topic.min_score) for s in keyword_selections])
     net = {_k(s): s for s in keyword_net(papers, topic)}
     chosen = [p for p in papers if net[_k(p)].kept or keyword[_k(p)].kept]
+    calls = -(-len(chosen) // batch_size)
+    log.info("%s: %d candidates for the judge, %d calls", topic.name, len(chosen), calls)
     decided: dict[tuple[str, int], Selection] = {}
     batches: list[JudgeBatch] = []
     failed = 0

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from tasks.arxiv_http import MAX_RETRY_AFTER, retry_after_seconds
 from tasks.chat import Refusal, Reply, Turn
 from tasks.errors import ConfigError
+from tasks.sampling import Sampling, is_reasoning_model
 
 MISSING_BASE_URL = (
     "DIGEST_OPENAI_BASE_URL is not set; set it (e.g. http://localhost:11434/v1 for Ollama) "
@@ -55,7 +56,7 @@ class OpenAITransport:
         system: str,
         turns: Sequence[Turn],
         schema: type[BaseModel],
-        temperature: float,
+        sampling: Sampling,
     ) -> Reply:
         """Make one chat-completions call; raise `Refusal` for anything but an answer."""
         body = {
@@ -65,8 +66,8 @@ class OpenAITransport:
                 *({"role": turn.role, "content": turn.text} for turn in turns),
             ],
             "response_format": {"type": "json_object"},
-            "temperature": temperature,
             "stream": False,
+            **sampling_fields(model, sampling),
         }
         headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
         try:
@@ -84,6 +85,24 @@ class OpenAITransport:
             message = f"{self.label} answered 200 with an unreadable body: {snippet!r}"
             raise Refusal("transient", self._scrub(message)) from None
 
+    def list_models(self) -> list[str]:
+        """Return the model ids `GET {base}/models` lists."""
+        url = self.url.removesuffix("/chat/completions") + "/models"
+        headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+        try:
+            response = httpx.get(url, headers=headers, timeout=self._timeout)
+        except httpx.RequestError as exc:
+            message = f"{self.label} model list failed: {type(exc).__name__} {exc}"
+            raise Refusal("transient", self._scrub(message).strip()) from None
+        if response.status_code in (401, 403):
+            raise self._refusal(response, "") from None
+        try:
+            response.raise_for_status()
+            return [str(item["id"]) for item in response.json()["data"]]
+        except (httpx.HTTPStatusError, ValueError, TypeError, KeyError) as exc:
+            message = f"{self.label} gave no model list at {url}: {type(exc).__name__}"
+            raise Refusal("transient", message) from None
+
     def _refusal(self, response: httpx.Response, model: str) -> Refusal:
         """Return the refusal an error status stands for."""
         status = response.status_code
@@ -98,11 +117,29 @@ class OpenAITransport:
         if status in (408, 409) or status >= 500:
             return Refusal("transient", message)
         if status == 404:
-            message += " (check DIGEST_LLM_MODEL and DIGEST_OPENAI_BASE_URL)"
+            fix = "check llm_model (DIGEST_LLM_MODEL) and DIGEST_OPENAI_BASE_URL"
+            return Refusal("config", f"{message}; {fix}")
+        if status in (401, 403):
+            return Refusal("config", f"{message}; check OPENAI_API_KEY and its access")
         return Refusal("fatal", message)
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._key, "***") if self._key else text
+
+
+def sampling_fields(model: str, sampling: Sampling) -> dict[str, Any]:
+    """Return the request's sampling fields; what is None is left out.
+
+    OpenAI's reasoning models take `max_completion_tokens` and refuse `max_tokens`; DeepSeek,
+    Ollama and vLLM read `max_tokens` (Ollama's context window is its own setting, num_ctx).
+    """
+    fields: dict[str, Any] = {}
+    if sampling.temperature is not None:
+        fields["temperature"] = sampling.temperature
+    if sampling.max_output_tokens:
+        name = "max_completion_tokens" if is_reasoning_model(model) else "max_tokens"
+        fields[name] = sampling.max_output_tokens
+    return fields
 
 
 def schema_note(schema: type[BaseModel]) -> str:
@@ -115,15 +152,20 @@ def _reply(body: dict[str, Any], model: str) -> Reply:
     """Return the first choice's text and the usage of a chat-completions answer."""
     usage = body.get("usage") or {}
     choice = body["choices"][0] if body.get("choices") else {}
-    text = (choice.get("message") or {}).get("content")
+    message = choice.get("message") or {}
+    text = message.get("content")
     if isinstance(text, str):
         text = _THINKING.sub("", text)  # reasoning models served by Ollama think inline
+    # DeepSeek's reasoner keeps its chain of thought in `reasoning_content`: never the answer.
+    # Its content may come back blank (JSON mode says so): an empty answer, resent once.
+    finish = str(choice.get("finish_reason") or "none")
     return Reply(
         text,
         model,
         int(usage.get("prompt_tokens") or 0),
         int(usage.get("completion_tokens") or 0),  # reasoning tokens included, as billed
-        str(choice.get("finish_reason") or "none"),
+        finish,
+        str(body.get("model") or ""),
     )
 
 

@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tasks.inert import attr, inline, plain, url
 from tasks.store import is_waiting
+from tasks.summary import SummaryRecord
 from tasks.types import LICENCE_STAGE
 from tasks.views import PaperView
 
@@ -120,7 +121,7 @@ def front_matter(
             "tags": extra.get("tags", [topic_name]),
             "description": meta["description"],
         }
-    meta["llm_models"] = sorted({v.summary.model for v in views if v.summary})
+    meta["llm_models"] = sorted({_answered(v.summary) for v in views if v.summary})
     meta["prompt_versions"] = sorted({v.summary.prompt_version for v in views if v.summary})
     meta = {k: (None if v == "" else v) for k, v in meta.items()}
     body = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=10_000)
@@ -213,7 +214,7 @@ def _copy_figures(papers: list[dict], figure_dir: Path, target_dir: Path) -> tup
 
 
 def _disclaimer(views: list[PaperView], language: str) -> list[str]:
-    backends = sorted({(v.summary.backend, v.summary.model) for v in views if v.summary})
+    backends = sorted({(v.summary.backend, _answered(v.summary)) for v in views if v.summary})
     lines = []
     for backend, model in backends:
         if backend == "extractive":
@@ -238,3 +239,8 @@ def _disclaimer(views: list[PaperView], language: str) -> list[str]:
                 "they may contain errors"
             )
     return lines
+
+
+def _answered(summary: SummaryRecord) -> str:
+    """Return the model that wrote `summary`: the one the service named, if it routed."""
+    return summary.served_model or summary.model

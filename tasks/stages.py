@@ -336,7 +336,7 @@ def render_day(
             layout,
         )  # fmt: skip
         failed = sum(1 for v in shown if v.failures)
-        models = sorted({v.summary.model for v in shown if v.summary})
+        models = sorted({v.summary.served_model or v.summary.model for v in shown if v.summary})
         prompts = sorted({v.summary.prompt_version for v in shown if v.summary})
         store.save_digest(con, topic, day, str(post.path), len(shown), failed, models, prompts)
     return post

@@ -25,7 +25,7 @@ from tasks.views import listing_scope
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # Another process (a backfill beside a daily run) holds the file for one short write at a time;
 # waiting this long means it is stuck, not busy.
 LOCK_TIMEOUT = 300.0
@@ -85,6 +85,14 @@ MIGRATIONS: dict[int, str] = {
     6: """
     ALTER TABLE digests ADD COLUMN status VARCHAR DEFAULT '';
     UPDATE digests SET status = CASE WHEN path IS NULL THEN 'empty' ELSE 'published' END;
+    """,
+    # The model that answered when the service routed the request to another, and the
+    # requests each record took (llm_rpd counts them across runs).
+    7: """
+    ALTER TABLE summaries ADD COLUMN served_model VARCHAR DEFAULT '';
+    ALTER TABLE summaries ADD COLUMN calls INTEGER DEFAULT 1;
+    ALTER TABLE judgements ADD COLUMN served_model VARCHAR DEFAULT '';
+    ALTER TABLE judgements ADD COLUMN calls INTEGER DEFAULT 1;
     """,
 }
 
@@ -248,7 +256,7 @@ def save_summary(con: duckdb.DuckDBPyConnection, rec: SummaryRecord) -> None:
     _upsert(con, "summaries", [(
         rec.arxiv_id, rec.version, rec.language, rec.backend, rec.model, rec.prompt_version,
         rec.summary.model_dump_json(), rec.prompt_tokens, rec.output_tokens, rec.cost_usd,
-        rec.created_at,
+        rec.created_at, rec.served_model, rec.calls,
     )])  # fmt: skip
     clear_failure(con, rec.arxiv_id, rec.version, "summarize")
 
@@ -307,7 +315,7 @@ def save_judgements(
     con.execute("DELETE FROM judgements WHERE topic = ? AND day = ?", [topic, day])
     _upsert(con, "judgements", [
         (topic, day, n, b.model, b.prompt_version, len(b.verdicts), b.prompt_tokens,
-         b.output_tokens, b.cost_usd, b.created_at)
+         b.output_tokens, b.cost_usd, b.created_at, b.served_model, b.calls)
         for n, b in enumerate(batches)
     ])  # fmt: skip
 

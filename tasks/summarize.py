@@ -20,6 +20,7 @@ from tasks.errors import ConfigError, SummaryError
 from tasks.extractive import ExtractiveSummarizer, paper_sections
 from tasks.gemini_chat import GeminiTransport
 from tasks.openai_chat import OpenAITransport
+from tasks.sampling import SamplingSettings
 from tasks.summary import PaperSummary, SummaryRecord
 from tasks.summary_checks import check_summary
 from tasks.types import Extraction, Paper
@@ -183,11 +184,14 @@ class LLMSummarizer:
             lambda reply: _parse(reply, paper, language), "summary", temperature=0.2,
         )  # fmt: skip
         prompt_tokens, output_tokens = tokens(replies)
+        answered = replies[-1].answered_by
         return SummaryRecord(
             arxiv_id=paper.arxiv_id,
             version=paper.version,
             backend=self.name,
             model=replies[-1].model,
+            served_model="" if answered == replies[-1].model else answered,
+            calls=len(replies),
             prompt_version=PROMPT_VERSION,
             language=language,
             summary=summary,
@@ -198,10 +202,14 @@ class LLMSummarizer:
 
 
 def _summary_chat(
-    transport: Transport, model: str, fallback_model: str, quota: QuotaSettings | None
+    transport: Transport,
+    model: str,
+    fallback_model: str,
+    quota: QuotaSettings | None,
+    sampling: SamplingSettings | None,
 ) -> Chat:
     models = [model, fallback_model]
-    return Chat(transport, models, quota or QuotaSettings(), SummaryError, WAITS)
+    return Chat(transport, models, quota or QuotaSettings(), SummaryError, WAITS, sampling)
 
 
 class GeminiSummarizer(LLMSummarizer):
@@ -216,11 +224,13 @@ class GeminiSummarizer(LLMSummarizer):
         fallback_model: str = "",
         quota: QuotaSettings | None = None,
         input_tokens: int = DEFAULT_INPUT_TOKENS,
+        sampling: SamplingSettings | None = None,
     ):
         if not api_key:
             raise ConfigError(GEMINI_KEY_MISSING)
         transport = GeminiTransport(api_key, base_url, timeout)
-        super().__init__(_summary_chat(transport, model, fallback_model, quota), input_tokens)
+        chat = _summary_chat(transport, model, fallback_model, quota, sampling)
+        super().__init__(chat, input_tokens)
 
 
 class OpenAISummarizer(LLMSummarizer):
@@ -235,9 +245,11 @@ class OpenAISummarizer(LLMSummarizer):
         fallback_model: str = "",
         quota: QuotaSettings | None = None,
         input_tokens: int = DEFAULT_INPUT_TOKENS,
+        sampling: SamplingSettings | None = None,
     ):
         transport = OpenAITransport(base_url, api_key, timeout)
-        super().__init__(_summary_chat(transport, model, fallback_model, quota), input_tokens)
+        chat = _summary_chat(transport, model, fallback_model, quota, sampling)
+        super().__init__(chat, input_tokens)
 
 
 def _parse(reply: Reply, paper: Paper, language: str) -> tuple[PaperSummary | None, list[str]]:
@@ -265,8 +277,15 @@ def secret(value: Any) -> str:
 
 def quota_settings(settings: Settings) -> QuotaSettings:
     """Return the LLM limits and prices of `settings`."""
-    return QuotaSettings(
-        settings.llm_rpm, settings.llm_concurrency, settings.llm_budget_usd, settings.llm_prices
+    s = settings
+    return QuotaSettings(s.llm_rpm, s.llm_concurrency, s.llm_budget_usd, s.llm_prices, s.llm_rpd)
+
+
+def sampling_settings(settings: Settings) -> SamplingSettings:
+    """Return the sampling fields `settings` ask every request to send."""
+    s = settings
+    return SamplingSettings(
+        s.llm_temperature, s.llm_max_output_tokens, s.llm_thinking_budget, s.llm_context_tokens
     )
 
 
@@ -282,9 +301,9 @@ def make_summarizer(settings: Settings, backend: str | None = None) -> Summarize
     if choice == "openai":
         return OpenAISummarizer(
             settings.openai_base_url, model, secret(settings.openai_api_key), timeout, fallback,
-            quota_settings(settings), settings.llm_input_tokens,
+            quota_settings(settings), settings.llm_input_tokens, sampling_settings(settings),
         )  # fmt: skip
     return GeminiSummarizer(
         secret(settings.gemini_api_key), model, settings.gemini_base_url, timeout, fallback,
-        quota_settings(settings), settings.llm_input_tokens,
+        quota_settings(settings), settings.llm_input_tokens, sampling_settings(settings),
     )  # fmt: skip

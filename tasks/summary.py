@@ -51,3 +51,5 @@ class SummaryRecord:
     cost_usd: float = 0.0
     # When the summary was made: a cached record keeps its time, so a day's spend is exact.
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    served_model: str = ""  # the model that answered, when the service names another
+    calls: int = 1  # requests it took (an empty answer resent, a repair), for llm_rpd

@@ -26,6 +26,18 @@ def spent_since(con: duckdb.DuckDBPyConnection, since: datetime) -> float:
     return float(row[0]) if row else 0.0
 
 
+def calls_since(con: duckdb.DuckDBPyConnection, since: datetime) -> dict[str, int]:
+    """Return the LLM requests made since `since` per model asked, summaries and judge."""
+    rows = con.execute(
+        """SELECT model, sum(calls) FROM (
+               SELECT model, calls FROM summaries WHERE created_at >= $since
+               UNION ALL SELECT model, calls FROM judgements WHERE created_at >= $since)
+           GROUP BY model""",
+        {"since": since},
+    ).fetchall()
+    return {str(model): int(n or 0) for model, n in rows}
+
+
 def listing_scope(categories: Iterable[str]) -> str:
     """Return the key of a set of categories in the listings table."""
     return " ".join(sorted(set(categories)))
@@ -221,7 +233,7 @@ def _extraction(con: duckdb.DuckDBPyConnection, key: list) -> Extraction | None:
 def _summary(con: duckdb.DuckDBPyConnection, key: list, language: str) -> SummaryRecord | None:
     row = con.execute(
         "SELECT backend, model, prompt_version, language, summary, prompt_tokens, output_tokens, "
-        "cost_usd, created_at "
+        "cost_usd, created_at, served_model, calls "
         "FROM summaries WHERE arxiv_id = ? AND version = ? ORDER BY language = ? DESC LIMIT 1",
         key + [language],
     ).fetchone()  # fmt: skip
@@ -230,5 +242,5 @@ def _summary(con: duckdb.DuckDBPyConnection, key: list, language: str) -> Summar
     return SummaryRecord(
         key[0], key[1], row[0], row[1], row[2], row[3],
         PaperSummary.model_validate_json(row[4]), row[5], row[6], row[7],
-        row[8] or datetime.now(UTC),
+        row[8] or datetime.now(UTC), row[9] or "", row[10] or 1,
     )  # fmt: skip

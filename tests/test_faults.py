@@ -38,7 +38,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from config.settings import get_settings
+from config.settings import Settings, get_settings
 from flows.demo import SAMPLE, pdf_factory
 from tasks import store
 from tasks.quota import reset_quotas
@@ -67,7 +67,7 @@ TABLES_PK = {
     "figures": ("arxiv_id", "version", "idx"),
     "summaries": ("arxiv_id", "version", "language"),
 }
-NOT_CONTENT = {"prompt_tokens", "output_tokens", "cost_usd", "created_at"}
+NOT_CONTENT = {"prompt_tokens", "output_tokens", "cost_usd", "created_at", "calls"}
 # Which recorded failures of a paper excuse a table's row being absent or different.
 EXCUSED_BY = {
     "papers": set(),
@@ -435,6 +435,7 @@ def settings_env(arxiv: ax.ArxivServer, gemini: gm.FakeGemini, data: Path) -> di
     return {
         **arxiv.env(), "DIGEST_ARXIV_MIN_INTERVAL": "0.02", "DIGEST_ARXIV_TIMEOUT": "1",
         "DIGEST_GEMINI_BASE_URL": gemini.url, "GEMINI_API_KEY": CANARY, "DIGEST_LLM_RPM": "0",
+        "DIGEST_LLM_RPD": "0",
         "DIGEST_LLM_TIMEOUT": "1", "DIGEST_RETRY_DELAYS": "[0.1, 0.1, 0.1]",
         "DIGEST_DATA_DIR": str(data), "DIGEST_DB_PATH": str(data / "digest.duckdb"),
         "DIGEST_OUTPUT_DIR": str(data / "posts"), "DIGEST_FIGURE_POLICY": "always",
@@ -691,7 +692,7 @@ def test_the_canary_key_leaks_nowhere(suite):
 
 def test_the_daily_budget_counts_every_run_of_the_day(prefect_harness, tmp_path):
     """Past `llm_budget_usd` the papers wait; a second run the same day calls nothing."""
-    prices = json.dumps({"gemini-2.5-flash": [1_000_000.0, 0.0]})  # $1 per prompt token
+    prices = json.dumps({Settings().llm_model: [1_000_000.0, 0.0]})  # $1 per prompt token
     with capturing() as capture, ax.ArxivServer(entries(), good_pdf) as arxiv, \
             gm.FakeGemini() as gemini:  # fmt: skip
         world = World(arxiv, gemini, tmp_path)

@@ -46,6 +46,7 @@ def day_run(tmp_path_factory, prefect_harness):
             **arxiv.env(),
             "DIGEST_ARXIV_MIN_INTERVAL": "0.05", "DIGEST_GEMINI_BASE_URL": gemini.url,
             "GEMINI_API_KEY": CANARY, "DIGEST_DATA_DIR": str(data), "DIGEST_LLM_RPM": "0",
+            "DIGEST_LLM_RPD": "0",
             "DIGEST_LLM_JUDGE": "false",
             "DIGEST_DB_PATH": str(data / "digest.duckdb"),
             "DIGEST_OUTPUT_DIR": str(data / "posts"), "DIGEST_FIGURE_POLICY": "always",
@@ -127,6 +128,8 @@ def test_second_run_repeats_only_what_failed(day_run):
 def test_the_key_never_reaches_the_record(day_run):
     db = (day_run["data"] / "digest.duckdb").read_bytes()
     assert CANARY.encode() not in db
+    # The list of served models, asked with the key at the run's start, is a file checked too.
+    assert list((day_run["data"] / "cache" / "models").glob("gemini-*.json"))
     for path in day_run["data"].rglob("*"):
         if path.is_file():
             assert CANARY.encode() not in path.read_bytes(), path

@@ -56,7 +56,7 @@ def runs(tmp_path_factory, prefect_harness):
             **arxiv.env(),
             "DIGEST_ARXIV_MIN_INTERVAL": "0.05", "DIGEST_GEMINI_BASE_URL": llm.url,
             "GEMINI_API_KEY": "judge-flow-key", "DIGEST_DATA_DIR": str(data),
-            "DIGEST_LLM_RPM": "0", "DIGEST_LLM_JUDGE": "true",
+            "DIGEST_LLM_RPM": "0", "DIGEST_LLM_RPD": "0", "DIGEST_LLM_JUDGE": "true",
             "DIGEST_JUDGE_BATCH_SIZE": str(BATCH), "DIGEST_DB_PATH": str(data / "digest.duckdb"),
             "DIGEST_OUTPUT_DIR": str(data / "posts"),
         }.items():  # fmt: skip

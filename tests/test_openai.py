@@ -15,7 +15,14 @@ from typer.testing import CliRunner
 from config.settings import Settings, get_settings
 from flows.demo import SAMPLE, pdf_factory
 from tasks import judge
-from tasks.errors import ConfigError, JudgeError, QuotaExhausted, SummaryError, TransientError
+from tasks.errors import (
+    ConfigError,
+    JudgeError,
+    LLMConfigError,
+    QuotaExhausted,
+    SummaryError,
+    TransientError,
+)
 from tasks.quota import cost_usd, reset_quotas
 from tasks.store import WAITING
 from tasks.summarize import (
@@ -161,18 +168,28 @@ def test_refused_connection_is_transient():
 
 
 def test_other_4xx_is_a_summary_error_without_the_key(fake):
-    fake.inject(client_error(401, f"Incorrect API key provided: {KEY}.", "invalid_api_key"))
+    fake.inject(client_error(400, f"Invalid request with {KEY} in it.", "invalid_value"))
     with pytest.raises(SummaryError) as caught:
         summarizer(fake).summarize(make_paper(), None, "zh")
     error = caught.value
     assert not error.transient and error.__cause__ is None
-    assert "401 invalid_api_key: Incorrect API key provided: ***" in str(error)
+    assert "400 invalid_value: Invalid request with *** in it" in str(error)
     assert KEY not in str(pickle.loads(pickle.dumps(error)))
+
+
+def test_a_refused_key_stops_the_run_without_the_key(fake):
+    fake.inject(client_error(401, f"Incorrect API key provided: {KEY}.", "invalid_api_key"))
+    with pytest.raises(LLMConfigError) as caught:
+        summarizer(fake).summarize(make_paper(), None, "zh")
+    error = pickle.loads(pickle.dumps(caught.value))
+    assert isinstance(error, LLMConfigError) and error.__cause__ is None
+    assert "401 invalid_api_key: Incorrect API key provided: ***" in str(error)
+    assert "OPENAI_API_KEY" in str(error) and KEY not in str(error)
 
 
 def test_an_unknown_model_names_the_settings_to_check(fake):
     fake.inject(client_error(404, f"The model `{MODEL}` does not exist.", "model_not_found"))
-    with pytest.raises(SummaryError, match="check DIGEST_LLM_MODEL and DIGEST_OPENAI_BASE_URL"):
+    with pytest.raises(LLMConfigError, match="llm_model .DIGEST_LLM_MODEL. and DIGEST_OPENAI"):
         summarizer(fake).summarize(make_paper(), None, "zh")
 
 

@@ -9,7 +9,7 @@ import pickle
 import pytest
 
 from config.settings import Settings
-from tasks.errors import ConfigError, SummaryError, TransientError
+from tasks.errors import ConfigError, LLMConfigError, SummaryError, TransientError
 from tasks.extractive import split_sentences
 from tasks.summarize import (
     PROMPT_CHAR_BUDGET,
@@ -289,7 +289,7 @@ def test_key_never_reaches_logs_errors_or_the_record(fake, gemini, caplog):
     fake.inject(rate_limited(), server_error(), client_error(403, f"bad key {KEY}"))
     failures = []
     for _ in range(3):
-        with pytest.raises((TransientError, SummaryError)) as caught:
+        with pytest.raises((TransientError, SummaryError, LLMConfigError)) as caught:
             gemini.summarize(make_paper(), None, "zh")
         failures.append(caught.value)
 

@@ -1,6 +1,8 @@
 """A local HTTP server that speaks the Gemini REST protocol as google-genai calls it.
 
-Only `POST /{api_version}/models/{model}:generateContent` is served. Answers come from a
+`POST /{api_version}/models/{model}:generateContent` and `GET /{api_version}/models` (the
+recorded models.list, or the `served` names) are served; given `served`, another model is
+answered 404 NOT_FOUND as a shut-down one is. Answers come from a
 `responder(request_json) -> str`; injected faults (429 with RetryInfo, 5xx, a canned answer, a
 delay) are consumed one per request, in order, before the responder is asked. Given `judge`
 verdicts, the fake answers relevance-judge prompts itself (see `judge_answer`).
@@ -16,6 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from tests.fakes.local_server import LocalServer, QuietHandler
+from tests.fakes.recorded import recorded
 
 Responder = Callable[[dict[str, Any]], str]
 # The judge's verdict per paper id ("2410.03665v1"): relevant or not; None leaves the id out.
@@ -35,6 +38,7 @@ class Fault:
     body: dict[str, Any] | None = None
     text: str | None = None
     delay: float = 0.0
+    fixture: str = ""  # a recorded answer of tests/fixtures/llm/, its text the responder's
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,11 @@ def client_error(status: int = 400, message: str = "API key not valid.") -> Faul
     """Return a 4xx fault such as a bad key or a bad request."""
     error = {"code": status, "message": message, "status": "INVALID_ARGUMENT"}
     return Fault(status=status, body={"error": error})
+
+
+def replay(name: str) -> Fault:
+    """Return a fault that answers with the recorded shape `name` (tests/fixtures/llm/)."""
+    return Fault(fixture=name)
 
 
 def answer(text: str) -> Fault:
@@ -147,14 +156,18 @@ class FakeGemini(LocalServer):
     def __init__(
         self,
         responder: Responder = default_summary,
-        model_version: str = "fake-model",
+        model_version: str | None = None,
         latency: float = 0.0,
         judge: JudgeVerdicts | None = None,
+        served: list[str] | None = None,
     ):
         self.responder = responder
+        # The models listed and answered; None lists the recorded list and answers any model.
+        self.served = served
+        self.listed: list[Request] = []
         # Without verdicts the responder answers judge prompts too.
         self.judge = judge
-        self.model_version = model_version
+        self.model_version = model_version  # None: the model asked for, as Google answers
         # Seconds every answer takes, as a real model's generation does (bench/day.py).
         self.latency = latency
         super().__init__(_handler_for(self))
@@ -173,8 +186,13 @@ class FakeGemini(LocalServer):
         if fault.delay or self.latency:
             # An Event, not time.sleep, so closing the server cuts the wait short.
             self._closing.wait(fault.delay + self.latency)
+        if self.served is not None and request.model not in self.served:
+            return recorded("gemini_not_found", model=request.model)
         if fault.status != 200:
             return fault.status, fault.body or {}
+        if fault.fixture:
+            text = self.responder(request.body)
+            return recorded(fault.fixture, text=text, model=request.model)
         if fault.text is not None:
             text = fault.text
         elif self.judge is not None and request.judged_ids:
@@ -199,8 +217,22 @@ class FakeGemini(LocalServer):
                 "candidatesTokenCount": output_tokens,
                 "totalTokenCount": prompt_tokens + output_tokens,
             },
-            "modelVersion": self.model_version,
+            "modelVersion": self.model_version or request.model,
+            "responseId": f"fake-{len(self.requests)}",
         }
+
+    def _models(self, request: Request) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            self.listed.append(request)  # apart from the calls, which tests count
+        status, body = recorded("gemini_models_list")
+        if self.served is not None:
+            known = {m["name"]: m for m in body["models"]}
+            template = body["models"][0]
+            body["models"] = [
+                known.get(f"models/{name}", {**template, "name": f"models/{name}"})
+                for name in self.served
+            ]
+        return status, body
 
 
 def _texts(body: dict[str, Any]) -> list[str]:
@@ -216,6 +248,15 @@ def _handler_for(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
     """Return a request handler class bound to `fake`."""
 
     class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            version = path.strip("/").split("/")[0]
+            if path != f"/{version}/models":
+                self._send(404, {"error": {"code": 404, "message": f"no route {self.path}"}})
+                return
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            self._send(*fake._models(Request("list", version, "", headers, {})))
+
         def do_POST(self) -> None:
             match = _PATH.match(self.path.split("?", 1)[0])
             length = int(self.headers.get("Content-Length") or 0)

@@ -1,6 +1,7 @@
 """A local HTTP server that speaks OpenAI's chat-completions REST protocol.
 
-Only `POST /v1/chat/completions` is served, as OpenAI, DeepSeek, Ollama and vLLM serve it; the
+`POST /v1/chat/completions` is served, as OpenAI, DeepSeek, Ollama and vLLM serve it, and,
+given `served`, `GET /v1/models` (other models are then answered 404 model_not_found); the
 base URL to configure is `.url` (it ends in `/v1`). Answers come from a
 `responder(request_json) -> str`; the default answers judge prompts with a verdict per paper
 and summary prompts with a valid summary, both made by gemini_server's default answers.
@@ -19,6 +20,7 @@ from typing import Any
 
 from tests.fakes import gemini_server
 from tests.fakes.local_server import LocalServer, QuietHandler
+from tests.fakes.recorded import recorded
 
 Responder = Callable[[dict[str, Any]], str]
 
@@ -43,6 +45,7 @@ class Fault:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     raw: str | None = None  # a body sent as it is, not JSON (a proxy's error page)
+    fixture: str = ""  # a recorded answer of tests/fixtures/llm/, its text the responder's
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,11 @@ def raw_body(status: int, text: str) -> Fault:
     return Fault(status=status, raw=text, headers={"Content-Type": "text/html"})
 
 
+def replay(name: str) -> Fault:
+    """Return a fault that answers with the recorded shape `name` (tests/fixtures/llm/)."""
+    return Fault(fixture=name)
+
+
 def answer(text: str) -> Fault:
     """Return a fault that answers `text` (invalid JSON, placeholders, ...) instead."""
     return Fault(text=text)
@@ -140,10 +148,44 @@ class FakeOpenAI(LocalServer):
 
     path = "/v1"
 
-    def __init__(self, responder: Responder = default_answer, latency: float = 0.0):
+    def __init__(
+        self,
+        responder: Responder = default_answer,
+        latency: float = 0.0,
+        served: list[str] | None = None,
+        reasoning: bool = False,
+    ):
         self.responder = responder
         self.latency = latency  # seconds every answer takes, as a real model's generation does
+        # The models `GET /models` lists and the only ones answered; None: no list (404), any
+        # model answered, as some proxies do.
+        self.served = served
+        # Answer as OpenAI's reasoning models do: a temperature but 1, or max_tokens, is a 400.
+        self.reasoning = reasoning
+        self.listed: list[Request] = []
         super().__init__(_handler_for(self))
+
+    def models(self, request: Request) -> tuple[int, bytes, dict[str, str]]:
+        """Answer `GET /v1/models`: the served models in the recorded list's shape."""
+        with self._lock:
+            self.listed.append(request)
+        if self.served is None:
+            message = "Unknown request URL: GET /v1/models. Please check the URL for typos."
+            return 404, _json(error_body(message, "invalid_request_error", "unknown_url")), {}
+        status, body = recorded("openai_models_list")
+        body["data"] = [{**body["data"][0], "id": name} for name in self.served]
+        return status, _json(body), {}
+
+    def _refused(self, request: Request) -> tuple[int, dict[str, Any]] | None:
+        """Return the error a real endpoint gives this request's model or fields, if any."""
+        if self.served is not None and request.model not in self.served:
+            return recorded("openai_model_not_found", model=request.model)
+        body = request.body
+        if self.reasoning and body.get("temperature", 1) != 1:
+            return recorded("openai_temperature_unsupported")
+        if self.reasoning and "max_tokens" in body:
+            return recorded("openai_max_tokens_unsupported")
+        return None
 
     def calls(self, kind: str = "") -> list[Request]:
         """Return the chat calls received: all, or only "judge" or "summary" prompts."""
@@ -161,6 +203,13 @@ class FakeOpenAI(LocalServer):
             return fault.status, fault.raw.encode(), fault.headers
         if fault.status != 200:
             return fault.status, _json(fault.body or {}), fault.headers
+        refused = self._refused(request)
+        if refused:
+            return refused[0], _json(refused[1]), {}
+        if fault.fixture:
+            text = self.responder(request.body)
+            status, body = recorded(fault.fixture, text=text, model=request.model)
+            return status, _json(body), fault.headers
         json_mode = request.body.get("response_format", {}).get("type") == "json_object"
         if json_mode and "json" not in request.prompt_text.lower():  # as OpenAI checks
             return 400, _json(error_body(JSON_WORD_MESSAGE, "invalid_request_error")), {}
@@ -198,6 +247,16 @@ def _handler_for(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
     """Return a request handler class bound to `fake`."""
 
     class Handler(QuietHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            headers = {key.lower(): value for key, value in self.headers.items()}
+            request = Request(path, headers, {}, time.monotonic())
+            if path == "/v1/models":
+                self._send(*fake.models(request))
+                return
+            body = error_body(f"Unknown request URL: GET {path}.", "invalid_request_error")
+            self._send(404, _json(body), {})
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b"{}"
