@@ -99,7 +99,6 @@ def build_day(day: date | None, topics: list[str] | None, llm: str | None) -> li
         quota.begin_run(spent)
         logger.info("LLM spend today (UTC) before this run: $%.4f of the daily $%.2f",
                     spent, settings.llm_budget_usd)  # fmt: skip
-    plan.begin_day(settings, summarizer.name)  # a model the service no longer serves stops here
     day = day or scheduled_day()
     chosen = [settings.topic(name) for name in topics] if topics else settings.topics
     note = calendar.no_batch_note(day, settings.holidays)
@@ -108,6 +107,7 @@ def build_day(day: date | None, topics: list[str] | None, llm: str | None) -> li
         notes = [DayNote(t.name, day, note) for t in chosen]
         stages.store_results(settings.db_path, "no-batch", notes)
         return [TopicResult(t.name, day, note=note) for t in chosen]
+    plan.begin_day(settings, summarizer.name)  # a model the service no longer serves stops here
     steps = stages.Stages(settings.cache_dir / "results", settings.retry_delays)
     return [digest_topic(settings, steps, topic, day, summarizer) for topic in chosen]
 
