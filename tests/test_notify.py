@@ -156,3 +156,20 @@ def test_a_day_with_no_post_sends_nothing_unless_notify_empty(tmp_path):
     empty = deliveries.load_digest(told, topic, date(2024, 10, 8))
     assert empty is not None and empty.items == () and "no paper matched" in empty.note
     assert deliveries.load_digest(told, topic, date(2024, 10, 9)) is None  # left open
+
+
+def test_the_cli_rejects_an_unreadable_url_at_once_naming_its_position(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from config.settings import get_settings
+    from flows.cli import app
+
+    monkeypatch.setenv("DIGEST_DB_PATH", str(tmp_path / "d.duckdb"))
+    monkeypatch.setenv("DIGEST_NOTIFY_URLS", f"json://127.0.0.1:9/,nosuch://{SECRET}@host")
+    get_settings.cache_clear()
+    try:
+        said = CliRunner().invoke(app, ["run", "--date", "2024-10-07", "--llm", "extractive"])
+    finally:
+        get_settings.cache_clear()
+    assert said.exit_code == 2 and "notify URL number 2" in said.output
+    assert SECRET not in said.output and len(said.output.strip().splitlines()) == 1
