@@ -11,7 +11,7 @@ from datetime import date
 
 import typer
 
-from config.settings import get_settings
+from config.settings import Settings, Topic, get_settings
 from tasks import deliveries
 from tasks.notify import DeliveryError, TransientDeliveryError
 
@@ -40,7 +40,7 @@ def resend(day: date, topics: list[str] | None) -> bool:
     return ok
 
 
-def _send(settings, topic, day: date, channel: deliveries.Channel) -> bool:
+def _send(settings: Settings, topic: Topic, day: date, channel: deliveries.Channel) -> bool:
     """Send to one channel; print what became of it."""
     try:
         sent = deliveries.send(settings, topic, day, channel.index)

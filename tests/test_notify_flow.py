@@ -64,7 +64,7 @@ def world(tmp_path_factory, prefect_harness):
     lines, root = Lines(), logging.getLogger()
     root.addHandler(lines)
     level, root.level = root.level, logging.DEBUG
-    got: dict = {"data": [tmp_path_factory.mktemp(f"data{n}") for n in range(3)]}
+    got: dict = {"data": [tmp_path_factory.mktemp(f"data{n}") for n in range(4)]}
     mp = pytest.MonkeyPatch()
     with ax.ArxivServer(papers, pdf_factory(papers)) as arxiv, JsonReceiver() as hook:
 
@@ -88,6 +88,12 @@ def world(tmp_path_factory, prefect_harness):
         using(got["data"][2])
         backfill(start=DAY, end=DAY, topics=[TOPIC])
         got["after_backfill"] = list(hook.messages)
+        using(got["data"][3])
+        run = ["run", "--date", str(DAY), "--topic", TOPIC]
+        got["quiet"] = CliRunner().invoke(app, [*run, "--no-notify"])
+        got["after_quiet"] = list(hook.messages)
+        got["loud"] = CliRunner().invoke(app, run)
+        got["after_loud"] = list(hook.messages)
         got["flow_runs"] = [
             got[k].state_details.flow_run_id for k in ("first", "second", "refused")
         ]
@@ -160,3 +166,10 @@ def test_the_url_secret_leaks_nowhere(world):
         for path in data.rglob("*"):
             if path.is_file():
                 assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_run_notifies_by_default_and_not_with_no_notify(world):
+    assert world["quiet"].exit_code == 0, world["quiet"].output
+    assert world["after_quiet"] == world["after_backfill"]
+    assert world["loud"].exit_code == 0, world["loud"].output
+    assert len(world["after_loud"]) == len(world["after_quiet"]) + 1
