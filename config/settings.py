@@ -6,11 +6,12 @@ import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -36,6 +37,8 @@ class Topic(BaseModel):
     # Broader phrases that only nominate papers for the judge; they never keep one alone.
     candidates: list[str] = []
     front_matter: dict[str, Any] = {}
+    # Apprise URLs this topic's digest also goes to, beside the global `notify_urls`.
+    notify_urls: list[SecretStr] = []
 
     def definition(self) -> dict[str, Any]:
         """Return what decides selection (the select and judge stages' cache key)."""
@@ -119,12 +122,26 @@ class Settings(BaseSettings):
     figure_base_url: str = "/images"
     figure_output_dir: Path = Path("data/images")
 
+    # Apprise URLs (comma-separated in DIGEST_NOTIFY_URLS) each day's digest is sent to; secret.
+    notify_urls: Annotated[list[SecretStr], NoDecode] = []
+    notify_empty: bool = False
+    # The blog's base URL, so messages link the post; the path follows Hexo's default permalink.
+    site_url: str = ""
+    post_url_format: str = "{year}/{month}/{day}/{name}/"
+
     topics: list[Topic] = []
 
     @field_validator(*OPTIONAL_NUMBERS, mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("notify_urls", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("arxiv_pdf_url")
     @classmethod

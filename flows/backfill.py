@@ -65,8 +65,12 @@ def backfill(
     topics: list[str] | None = None,
     force: bool = False,
     llm: str | None = None,
+    notify: bool = False,
 ) -> State:
-    """Run `daily-digest` for every batch label from `start` to `end` not yet complete."""
+    """Run `daily-digest` for every batch label from `start` to `end` not yet complete.
+
+    Readers get no message for past days unless `notify` says so.
+    """
     if end < start:
         raise ValueError(f"backfill: end {end} is before start {start}")
     settings, logger = get_settings(), get_run_logger()
@@ -79,7 +83,7 @@ def backfill(
     reports: list[DayReport] = []
     with one_cluster(settings):  # with a local Dask cluster, the days share one
         for day in days:
-            done = backfill_day(settings, day, names, force, llm)
+            done = backfill_day(settings, day, names, force, llm, notify)
             reports += done
             progress.advance()
             for r in done:
@@ -152,7 +156,12 @@ def _complete(row: tuple | None) -> bool:
 
 
 def backfill_day(
-    settings: Settings, day: date, names: list[str], force: bool, llm: str | None
+    settings: Settings,
+    day: date,
+    names: list[str],
+    force: bool,
+    llm: str | None,
+    notify: bool = False,
 ) -> list[DayReport]:
     """Run, skip or report as complete every topic for one date."""
     reason = calendar.no_batch_reason(day, settings.holidays)
@@ -165,7 +174,7 @@ def backfill_day(
     todo = [n for n in names if n not in complete]
     ran: dict[str, DayReport] = {}
     if todo:
-        state = daily_digest(day=day, topics=todo, llm=llm, return_state=True)
+        state = daily_digest(day=day, topics=todo, llm=llm, notify=notify, return_state=True)
         value = state.result(raise_on_failure=False)
         results = value.results if isinstance(value, DayIncomplete) else value
         if isinstance(results, list):

@@ -32,6 +32,9 @@ TopicOpt = Annotated[
     list[str] | None, typer.Option("--topic", help="Topic name (repeatable; default: all)")
 ]  # noqa: E501
 LlmOpt = Annotated[str | None, typer.Option("--llm", help="auto | gemini | openai | extractive")]
+NotifyOpt = Annotated[
+    bool, typer.Option("--notify/--no-notify", help="Send the day to the notify URLs")
+]
 
 
 _state = {"debug": False}
@@ -112,11 +115,24 @@ def _check(llm: str | None, topics: list[str] | None) -> None:
         for name in topics or []:
             settings.topic(name)
         make_summarizer(settings, llm)
+        _check_channels(settings, topics)
     except ConfigError as exc:
         _fail(str(exc))
 
 
-def run_day(day: date | None, topics: list[str] | None, llm: str | None) -> list:
+def _check_channels(settings, topics: list[str] | None) -> None:
+    """Raise ConfigError naming the first notify URL Apprise cannot read, by its position."""
+    if not settings.notify_urls and not any(t.notify_urls for t in settings.topics):
+        return
+    from tasks import deliveries
+
+    for topic in [settings.topic(name) for name in topics] if topics else settings.topics:
+        deliveries.channels(settings, topic)
+
+
+def run_day(
+    day: date | None, topics: list[str] | None, llm: str | None, notify: bool = True
+) -> list:
     """Run `daily-digest`, print what it produced; exit non-zero if the day is not done.
 
     A day with failed papers is still published (exit 0); a batch arXiv listed nothing for
@@ -128,7 +144,7 @@ def run_day(day: date | None, topics: list[str] | None, llm: str | None) -> list
 
     _brief_console()
     try:  # the flow takes its task runner (threads or Dask) from the settings
-        state = daily_digest(day=day, topics=topics, llm=llm, return_state=True)
+        state = daily_digest(day=day, topics=topics, llm=llm, notify=notify, return_state=True)
     except RuntimeError as exc:
         _fail_startup(exc)
     value = state.result(raise_on_failure=False)
@@ -187,7 +203,9 @@ def _fail_startup(exc: RuntimeError) -> None:
 
 
 @app.command()
-def run(date_: DateOpt = None, topic: TopicOpt = None, llm: LlmOpt = None) -> None:
+def run(
+    date_: DateOpt = None, topic: TopicOpt = None, llm: LlmOpt = None, notify: NotifyOpt = True
+) -> None:
     """Build the digest for one batch label (default: the latest batch)."""
     from config.settings import get_settings
 
@@ -200,7 +218,7 @@ def run(date_: DateOpt = None, topic: TopicOpt = None, llm: LlmOpt = None) -> No
     if day is None or message:
         typer.echo(message)
         return
-    run_day(day, topic, llm)
+    run_day(day, topic, llm, notify)
 
 
 def no_batch(settings: Settings, day: date, topics: list[str] | None) -> str:
@@ -291,6 +309,7 @@ def backfill(
     topic: TopicOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Re-run days already complete")] = False,
     llm: LlmOpt = None,
+    notify: NotifyOpt = False,
 ) -> None:
     """Run `daily-digest` for every batch label from --start to --end (both included)."""
     _check(llm, topic)
@@ -301,7 +320,9 @@ def backfill(
 
     with typer.progressbar(length=len(days), label="backfill", file=sys.stderr) as bar:
         with listening(lambda day, _reports: bar.update(1)):
-            reports = backfill_flow(start=days[0], end=days[-1], topics=topic, force=force, llm=llm)
+            reports = backfill_flow(
+                start=days[0], end=days[-1], topics=topic, force=force, llm=llm, notify=notify
+            )
     typer.echo(backfill_table(reports))
     open_days = [r for r in reports if r.status in ("failed", "unavailable")]
     for r in open_days:
@@ -390,6 +411,21 @@ def extraction_json(ex: Extraction, out: Path, seconds: float) -> dict:
         ],
         "seconds": round(seconds, 3),
     }
+
+
+@app.command()
+def notify(
+    date_: Annotated[
+        datetime, typer.Option("--date", formats=["%Y-%m-%d"], help="Batch label YYYY-MM-DD")
+    ],
+    topic: TopicOpt = None,
+) -> None:
+    """Send a stored day to the notify URLs again, on purpose: DuckDB only, no fetch, no LLM."""
+    from flows.resend import resend
+
+    _check(None, topic)
+    if not resend(date_.date(), topic):
+        raise typer.Exit(1)
 
 
 @app.command()

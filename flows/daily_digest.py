@@ -76,7 +76,10 @@ def scheduled_day() -> date:
     log_prints=True,
 )
 def daily_digest(
-    day: date | None = None, topics: list[str] | None = None, llm: str | None = None
+    day: date | None = None,
+    topics: list[str] | None = None,
+    llm: str | None = None,
+    notify: bool = True,
 ) -> State:
     """Build the digest of the batch labelled `day` (default: the latest) for each topic.
 
@@ -84,7 +87,21 @@ def daily_digest(
     lack their licence; the post is out) or Failed when a batch arXiv should have listed
     nothing for: its result is then `DayIncomplete`, carrying every topic's result.
     """
-    return outcome(build_day(day, topics, llm))
+    results = build_day(day, topics, llm)
+    if notify:
+        send_notifications(results)
+    return outcome(results)
+
+
+def send_notifications(results: list[TopicResult]) -> None:
+    """Send each topic's stored day to its channels; a failed channel is only a warning."""
+    settings, logger = get_settings(), get_run_logger()
+    steps = stages.Stages(settings.cache_dir / "results", settings.retry_delays)
+    for r in results:
+        if r.unavailable:  # the day is not finished: its message waits for the run that is
+            continue
+        for failure in stages.notify_day(steps, settings.topic(r.topic), r.day):
+            logger.warning("%s %s: notification failed: %s", r.topic, r.day, failure)
 
 
 def build_day(day: date | None, topics: list[str] | None, llm: str | None) -> list[TopicResult]:

@@ -21,6 +21,7 @@ from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 from config.settings import Topic, get_settings
 from tasks import (
     calendar,
+    deliveries,
     download,
     fetch,
     guard,
@@ -37,6 +38,7 @@ from tasks.arxiv_http import PoliteSession
 from tasks.errors import ConfigError, ListingUnavailable, is_transient
 from tasks.judge import JUDGE_PROMPT_VERSION, JudgeBatch, make_judge
 from tasks.limiter import get_limiter
+from tasks.notify import channel as notify_channel
 from tasks.summary import SummaryRecord
 from tasks.types import Cleared, DayNote, Extraction, Failure, JudgeCalls, Listing, Paper, Selection
 from tasks.views import PaperView
@@ -342,6 +344,47 @@ def render_day(
     return post
 
 
+# Apprise itself sends once per call: these retries are the only layer. The task takes the
+# channel's position, never its URL, which holds secrets and would become a parameter.
+@task(
+    name="notify",
+    task_run_name="notify-{topic}-{day}-{index}",
+    retries=2,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=_transient,
+    cache_policy=NO_CACHE,
+)
+def notify(topic: str, day: date, index: int) -> deliveries.Delivery:
+    """Send a topic's day to its `index`th notify URL and record the outcome in DuckDB."""
+    from prefect.runtime import task_run
+
+    settings = get_settings()
+    return deliveries.send(settings, settings.topic(topic), day, index, task_run.run_count or 1)
+
+
+def notify_day(steps: Stages, topic: Topic, day: date) -> list[str]:
+    """Send `topic`'s day to every channel that has not got it; return the failures.
+
+    A failed channel fails neither the day nor the other channels: it is recorded, and the
+    next run tries it again.
+    """
+    settings = get_settings()
+    done = deliveries.sent_before(settings.db_path, topic.name, day)
+    failed = []
+    for index, url in enumerate(deliveries.urls(settings, topic), 1):
+        try:
+            found = notify_channel(url, index)
+        except ConfigError as exc:  # one unreadable URL leaves the others their message
+            failed.append(exc.message)
+            continue
+        if found.fingerprint in done:
+            continue
+        state = steps.notify(topic.name, day, found.index, return_state=True)
+        if not state.is_completed():
+            failed.append(f"{found.shown}: {state.result(raise_on_failure=False)}")
+    return failed
+
+
 class Stages:
     """The stage tasks with their results persisted under one directory.
 
@@ -364,3 +407,4 @@ class Stages:
         self.judge_papers = bind(judge_papers, **delays)
         self.store_results = store_results
         self.render_day = render_day
+        self.notify = notify.with_options(**delays)

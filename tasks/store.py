@@ -25,7 +25,7 @@ from tasks.views import listing_scope
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # Another process (a backfill beside a daily run) holds the file for one short write at a time;
 # waiting this long means it is stuck, not busy.
 LOCK_TIMEOUT = 300.0
@@ -93,6 +93,14 @@ MIGRATIONS: dict[int, str] = {
     ALTER TABLE summaries ADD COLUMN calls INTEGER DEFAULT 1;
     ALTER TABLE judgements ADD COLUMN served_model VARCHAR DEFAULT '';
     ALTER TABLE judgements ADD COLUMN calls INTEGER DEFAULT 1;
+    """,
+    # One row per topic, day and notification channel; the channel is a hash of its Apprise
+    # URL (never the URL, which holds tokens), shown by its redacted form.
+    8: """
+    CREATE TABLE IF NOT EXISTS deliveries (
+        topic VARCHAR, day DATE, channel VARCHAR, service VARCHAR, status VARCHAR,
+        reason VARCHAR, attempts INTEGER, papers INTEGER, attempted_at TIMESTAMPTZ,
+        PRIMARY KEY (topic, day, channel));
     """,
 }
 

@@ -111,7 +111,7 @@ def test_export_writes_one_parquet_file_per_table(db, tmp_path):
     out = tmp_path / "export"
     written = _run("export", "--parquet", str(out))
     tables = {"papers", "selections", "extractions", "figures", "summaries", "failures",
-              "digests", "judgements", "listings", "schema_version"}  # fmt: skip
+              "digests", "judgements", "listings", "deliveries", "schema_version"}  # fmt: skip
     assert sorted(written) == sorted(str(out / f"{t}.parquet") for t in tables)
     with duckdb.connect() as con, duckdb.connect(str(db), read_only=True) as source:
         for t in tables:

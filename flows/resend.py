@@ -1,0 +1,52 @@
+"""`arxiv-digest notify`: send a stored day to the notify URLs again, on purpose.
+
+The message is read from DuckDB alone (no fetch, no LLM), and it goes to every channel,
+including those that already got it. Each channel gets one attempt; a failure is recorded
+and printed, and the command exits 1.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+
+from config.settings import Settings, Topic, get_settings
+from tasks import deliveries
+from tasks.notify import DeliveryError, TransientDeliveryError
+
+NOTHING = "nothing to send: no post stored for this day (notify_empty sends days without one)"
+
+
+def resend(day: date, topics: list[str] | None) -> bool:
+    """Send `day` of each topic (default: all) to its channels; return False if any failed."""
+    settings = get_settings()
+    if not settings.db_path.exists():
+        typer.echo(f"no database at {settings.db_path}; run `arxiv-digest run` first")
+        return False
+    chosen = [settings.topic(name) for name in topics] if topics else settings.topics
+    ok = True
+    for topic in chosen:
+        found = deliveries.channels(settings, topic)
+        if not found:
+            typer.echo(f"{topic.name} {day}: no notify URL (set DIGEST_NOTIFY_URLS)")
+            ok = False
+            continue
+        if deliveries.load_digest(settings, topic, day) is None:
+            typer.echo(f"{topic.name} {day}: {NOTHING}")
+            continue
+        for channel in found:
+            ok = _send(settings, topic, day, channel) and ok
+    return ok
+
+
+def _send(settings: Settings, topic: Topic, day: date, channel: deliveries.Channel) -> bool:
+    """Send to one channel; print what became of it."""
+    try:
+        sent = deliveries.send(settings, topic, day, channel.index)
+    except (DeliveryError, TransientDeliveryError) as exc:
+        typer.echo(f"{topic.name} {day}: {channel.shown}: failed: {exc.message}")
+        return False
+    if sent.status == deliveries.SENT:
+        typer.echo(f"{topic.name} {day}: {channel.shown}: sent ({sent.papers} papers)")
+    return True
