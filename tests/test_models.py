@@ -371,7 +371,9 @@ def test_requests_earlier_today_count_from_duckdb(tmp_path):
     found = Settings(data_dir=tmp_path, db_path=db)
     assert plan.requests_today(found) == {DEFAULT: 3}
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (7,)
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (
+            store.SCHEMA_VERSION,
+        )
         assert con.execute("SELECT served_model, calls FROM summaries").fetchall() == [("", 3)]
 
 
