@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import struct
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +18,10 @@ WEB_IMAGE_EXTS = {"png", "jpeg", "jpg"}
 RENDER_ZOOM = 2.0
 TRIM_KEEP = 3.0  # points of white kept around a trimmed figure
 MAX_RENDER_PX = 1600  # a full-page figure at zoom 2 would be 1700 px wide: no post needs more
+# zlib level 3 writes a figure in half the time MuPDF's PNG writer takes, 2.5% larger.
+PNG_LEVEL = 3
+PNG_COLOR_TYPES = {1: 0, 3: 2}  # gray, RGB: a rendered crop has no alpha
+WHITE_RUN = re.compile(rb"\xff*")
 
 
 @dataclass(frozen=True)
@@ -96,24 +103,48 @@ def _rendered(doc: pymupdf.Document, region: Region) -> Image:
     pix = doc[region.page - 1].get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=clip, alpha=False)
     inked = _inked(pix, round(TRIM_KEEP * zoom))
     if inked is None or inked == pix.irect:
-        return Image(pix.tobytes("png"), "png", pix.width, pix.height)
+        return Image(_png(pix), "png", pix.width, pix.height)
     # Drawings clipped away still count in a graphic's box: what shows is the white-free part.
     trimmed = pymupdf.Pixmap(pix.colorspace, inked, False)
     trimmed.copy(pix, inked)
     box = tuple(v / zoom for v in (inked.x0, inked.y0, inked.x1, inked.y1))
-    return Image(trimmed.tobytes("png"), "png", trimmed.width, trimmed.height, box)
+    return Image(_png(trimmed), "png", trimmed.width, trimmed.height, box)
+
+
+def _png(pix: pymupdf.Pixmap) -> bytes:
+    """Return the pixmap as PNG bytes: unfiltered rows, deflated at PNG_LEVEL."""
+    width, stride, samples = pix.width * pix.n, pix.stride, pix.samples
+    rows = b"".join(b"\0" + samples[r * stride : r * stride + width] for r in range(pix.height))
+    header = struct.pack(">IIBBBBB", pix.width, pix.height, 8, PNG_COLOR_TYPES[pix.n], 0, 0, 0)
+    return b"".join(
+        (b"\x89PNG\r\n\x1a\n", _chunk(b"IHDR", header),
+         _chunk(b"IDAT", zlib.compress(rows, PNG_LEVEL)), _chunk(b"IEND", b""))
+    )  # fmt: skip
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def _inked(pix: pymupdf.Pixmap, keep: int) -> pymupdf.IRect | None:
-    """Return the pixmap's area without its pure-white margins (keeping `keep` px), or None."""
+    """Return the pixmap's area without its pure-white margins (keeping `keep` px), or None.
+
+    A row's white lead is matched in place, so a blank row is never copied.
+    """
     stride, width = pix.stride, pix.width * pix.n
     samples = pix.samples
-    rows = [samples[r * stride : r * stride + width] for r in range(pix.height)]
-    inked = [r for r, row in enumerate(rows) if row.strip(b"\xff")]
+    inked, leads, ends = [], [], []
+    for r in range(pix.height):
+        start = r * stride
+        lead = WHITE_RUN.match(samples, start, start + width).end() - start
+        if lead == width:
+            continue
+        inked.append(r)
+        leads.append(lead)
+        ends.append(len(samples[start + lead : start + width].rstrip(b"\xff")) + lead)
     if not inked:
         return None
-    left = min(width - len(rows[r].lstrip(b"\xff")) for r in inked) // pix.n
-    right = max(len(rows[r].rstrip(b"\xff")) for r in inked) // pix.n
+    left, right = min(leads) // pix.n, max(ends) // pix.n
     x0, y0 = pix.x + max(left - keep, 0), pix.y + max(inked[0] - keep, 0)
     x1 = pix.x + min(right + keep, pix.width)
     y1 = pix.y + min(inked[-1] + 1 + keep, pix.height)

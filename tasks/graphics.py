@@ -41,14 +41,17 @@ def page_graphics(page: pymupdf.Page) -> list[Graphic]:
     The bbox log is read from the page's drawing commands without decoding any image, which
     `get_image_info(xrefs=True)` and `get_drawings()` would do at many times the cost.
     """
-    page_box = page.rect
-    full = 0.8 * page_box.width * page_box.height
+    px0, py0, px1, py1 = page_box = tuple(page.rect)
+    full = 0.8 * area(page_box)
     found = []
     for kind, rect in page.get_bboxlog():
-        if kind not in IMAGE_KINDS and kind not in PATH_KINDS:
-            continue
-        box = tuple(pymupdf.Rect(rect) & page_box) if kind in IMAGE_KINDS else tuple(rect)
         image = kind in IMAGE_KINDS
+        if not image and kind not in PATH_KINDS:
+            continue
+        if image:  # clipped to the page; one wholly outside has no area and is dropped
+            box = (max(rect[0], px0), max(rect[1], py0), min(rect[2], px1), min(rect[3], py1))
+        else:
+            box = tuple(rect)
         if image and (area(box) <= 0 or max(box[2] - box[0], box[3] - box[1]) < MIN_IMAGE_PT):
             continue
         # A full-page fill is a background, not part of a figure.

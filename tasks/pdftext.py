@@ -75,12 +75,16 @@ def _raw_text(raw: dict) -> str:
 
 
 def _make_line(page: int, raw: dict) -> Line | None:
-    inked = [s for s in raw["spans"] if s["text"].strip()]
-    if not inked:
+    size, bold_chars, total = float("-inf"), 0, 0
+    for span in raw["spans"]:  # one pass: this runs for every line of every page
+        text = span["text"]
+        if not text.strip():
+            continue
+        size = max(size, span["size"])
+        total += len(text)
+        bold_chars += len(text) if _is_bold(span) else 0
+    if not total:
         return None
-    size = max(s["size"] for s in inked)
-    bold_chars = sum(len(s["text"]) for s in inked if _is_bold(s))
-    total = sum(len(s["text"]) for s in inked)
     spans = tuple(_spaced(raw["spans"], size))
     return Line(page, tuple(raw["bbox"]), spans, size, bold_chars > total / 2)
 

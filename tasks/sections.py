@@ -45,8 +45,10 @@ def heading_key(line: Line, body: float) -> str | None:
     text = line.plain.strip()
     if INLINE_ABSTRACT.match(text) or text.lower() == "abstract":
         return "abstract"
+    if not (line.bold or line.size > body * 1.05):  # checked first: the pattern costs more
+        return None
     match = HEADING.match(text)
-    if not match or not (line.bold or line.size > body * 1.05):
+    if not match:
         return None
     name = " ".join(match.group(2).lower().split())
     if name[-1].isdigit():  # "Conclusion 15": a table-of-contents entry with its page

@@ -43,7 +43,7 @@ from tasks.summary import SummaryRecord
 from tasks.types import Cleared, DayNote, Extraction, Failure, JudgeCalls, Listing, Paper, Selection
 from tasks.views import PaperView
 
-EXTRACTOR_VERSION = "extract-v4"  # bump whenever extraction changes its output
+EXTRACTOR_VERSION = "extract-v5"  # bump whenever extraction changes its output
 RETRY_DELAYS = [2, 10, 30]  # the default of the `retry_delays` setting, which Stages applies
 
 
