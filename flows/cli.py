@@ -42,7 +42,14 @@ def main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors")] = False,
 ) -> None:
     """Daily arXiv digests per topic, as Prefect flows."""
+    from config.settings import get_settings
+    from tasks.errors import ConfigError
+
     _state["debug"] = debug
+    try:  # the first load: every later get_settings() returns these
+        get_settings()
+    except ConfigError as exc:
+        _fail(str(exc))
 
 
 class _Brief(logging.Formatter):
@@ -101,6 +108,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _check(llm: str | None, topics: list[str] | None) -> None:
     """Reject bad input before any work starts."""
+    from config.loading import check_db_path
     from config.settings import get_settings
     from tasks.errors import ConfigError
     from tasks.summarize import make_summarizer
@@ -112,6 +120,7 @@ def _check(llm: str | None, topics: list[str] | None) -> None:
         for name in topics or []:
             settings.topic(name)
         make_summarizer(settings, llm)
+        check_db_path(settings.db_path)
     except ConfigError as exc:
         _fail(str(exc))
 
