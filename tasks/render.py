@@ -100,6 +100,16 @@ class Layout:
         return self.figure_output_dir / name, f"{self.figure_base_url.rstrip('/')}/{quote(name)}/"
 
 
+def post_date(day: date) -> str:
+    """Return the post's date: noon UTC, which is still `day` from UTC-12 to UTC+11.
+
+    Hexo reads the time as a wall clock in its `timezone` setting and files the post by the
+    clock of the machine that builds it; midnight slips to the previous day whenever the
+    setting is ahead of that machine (Asia/Shanghai on a UTC server), noon does not.
+    """
+    return f"{day.isoformat()}T12:00:00+00:00"
+
+
 def front_matter(
     topic_name: str, day: date, views: list[PaperView], extra: dict, post_format: str = "hexo"
 ) -> str:
@@ -107,7 +117,7 @@ def front_matter(
     first = views[0].paper.title if views else ""
     meta = {
         "title": topic_name,
-        "date": f"{day.isoformat()} 00:00:00",
+        "date": post_date(day),
         **{k: extra[k] for k in ("author", "cover", "categories", "tags") if k in extra},
         "description": f"{topic_name} 方向最新论文已更新，请持续关注 Update in {day.isoformat()} "
         f" {plain(first)}",
