@@ -259,13 +259,17 @@ StartOpt = Annotated[datetime | None, typer.Option("--start", formats=["%Y-%m-%d
 EndOpt = Annotated[datetime | None, typer.Option("--end", formats=["%Y-%m-%d"])]
 
 
-def _days(day: datetime | None, start: datetime | None, end: datetime | None) -> list[date]:
+def _days(
+    day: datetime | None, start: datetime | None, end: datetime | None, with_date: bool = True
+) -> list[date]:
     """Return the dates named by --date, or by --start and --end (both included)."""
     if day and not (start or end):
         return [day.date()]
     if start and end and not day and start <= end:
         return [(start + timedelta(days=n)).date() for n in range((end - start).days + 1)]
-    _fail("give --date D, or --start D and --end D with start <= end")
+    if start and end and start > end:
+        _fail(f"--start {start:%Y-%m-%d} is after --end {end:%Y-%m-%d}; swap them")
+    _fail("give --date D, or --start D and --end D" if with_date else "give --start D and --end D")
     return []
 
 
@@ -303,7 +307,7 @@ def backfill(
 ) -> None:
     """Run `daily-digest` for every batch label from --start to --end (both included)."""
     _check(llm, topic)
-    days = _days(None, start, end)
+    days = _days(None, start, end, with_date=False)
     _quiet_prefect()
     from flows.backfill import backfill as backfill_flow
     from flows.backfill import listening
