@@ -15,10 +15,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench.prefect_server import prefect_env, prefect_server, stop
-from flows.demo import SAMPLE, pdf_factory
+from flows.demo import SAMPLE, pdf_factory, ui_hint
 from flows.serve import ROOT
 from flows.ui_check import find_chromium
 from tests.fakes.arxiv_server import ArxivServer
@@ -154,3 +155,14 @@ def test_the_ui_renders_the_finished_run(finished, served):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Diffusion Models-2024-10-07" in done.stdout
     assert shot.stat().st_size > 10_000
+
+
+def test_the_demo_hint_links_the_current_ui(served):
+    """The hint's page is the UI Prefect opens by default (served under /v2), not the old one."""
+    link = ui_hint(served["api"]).removeprefix("Prefect UI: ")
+    html = {"Accept": "text/html"}
+    home = httpx.get(served["api"].removesuffix("/api") + "/", headers=html, timeout=10)
+    page = httpx.get(link, headers=html, timeout=10)
+    assert home.status_code == 307 and home.headers["location"].endswith("/v2/")
+    assert page.status_code == 200 and 'src="/v2/assets/' in page.text
+    assert "make ui" in ui_hint(None) and "prefect server start" not in ui_hint(None)
