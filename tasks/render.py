@@ -17,6 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tasks.inert import attr, inline, plain, url
 from tasks.labels import LABELS, link_kind
+from tasks.latex import readable
 from tasks.store import is_waiting
 from tasks.summary import SummaryRecord
 from tasks.types import LICENCE_STAGE
@@ -92,7 +93,7 @@ def front_matter(
         "date": post_date(day),
         **{k: extra[k] for k in ("author", "cover", "categories", "tags") if k in extra},
         "description": f"{topic_name} 方向最新论文已更新，请持续关注 Update in {day.isoformat()} "
-        f" {plain(first)}",
+        f" {plain(readable(first))}",
         **{k: v for k, v in extra.items() if k not in ("author", "cover", "categories", "tags")},
     }
     if post_format != "hexo":
@@ -167,9 +168,14 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters.update(md=inline, attr=attr, url=url, link_kind=link_kind)
+    env.filters.update(md=inline, attr=attr, url=url, link_kind=link_kind, prose=prose)
     env.tests["waiting"] = is_waiting
     return env
+
+
+def prose(text: str) -> str:
+    """Return an author's or the summarizer's text as inert Markdown, its LaTeX made readable."""
+    return inline(readable(text))
 
 
 def _failures(views: list[PaperView], labels: dict[str, str]) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 import yaml
 
+from tasks.latex import readable
 from tasks.render import Layout, attr, figures_allowed, inline, render_post, url
 from tasks.types import Extraction, Failure, Figure, Selection
 from tasks.views import PaperView, Previous
@@ -240,3 +241,22 @@ def test_two_days_from_the_database_show_a_new_version_once(tmp_path, monkeypatc
     with store.connect(db, read_only=True) as con:
         row = con.execute("SELECT papers, prompt_versions FROM digests WHERE day = ?", [NEXT])
         assert row.fetchone() == (1 + (setting != "skip"), ["summary-v1"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ('a \\textit{na\\"ive} method, 5% better', "a naïve method, 5% better"),
+        ("code: \\url{https://github.com/a_b/c~d}.", "code: https://github.com/a_b/c~d."),
+        ("\\emph{fast} $\\mathcal{O}(n)$ and \\emph{$x_1$}", "fast $\\mathcal{O}(n)$ and $x_1$"),
+        (
+            "plain 50% of a~b, R&D {x} https://x.org/a~b",
+            "plain 50% of a~b, R&D {x} https://x.org/a~b",
+        ),
+        ("Sch\\\"onberg \\cite{k} and 10\\% -- ``so''", "Schönberg  and 10% – “so”"),
+    ],
+)
+def test_latex_outside_math_becomes_readable_text(tmp_path, typed, read):
+    assert readable(typed) == read
+    text = _render(tmp_path, [_view(paper(abstract=typed))]).text
+    assert inline(read) in text
