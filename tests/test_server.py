@@ -50,6 +50,19 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
         return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
+def deploy_first(env: dict[str, str]) -> None:
+    """Create the work pool and deployments of deploy/prefect.yaml, as `make deploy` does."""
+    prefect = [sys.executable, "-m", "prefect"]
+    for args in (
+        ["work-pool", "create", "arxiv-digest", "--type", "process"],
+        ["--no-prompt", "deploy", "--prefect-file", "deploy/prefect.yaml", "--all"],
+    ):
+        done = subprocess.run(
+            [*prefect, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[dict]:
     """A Prefect server and `python -m flows.serve` pointed at it and at a local arXiv."""
@@ -67,6 +80,7 @@ def served(tmp_path_factory) -> Iterator[dict]:
         env.update(DIGEST_ARXIV_MIN_INTERVAL="0.02", DIGEST_LLM_BACKEND="extractive",
                    DIGEST_DATA_DIR=str(data), DIGEST_DB_PATH=str(data / "digest.duckdb"),
                    DIGEST_OUTPUT_DIR=str(data / "posts"))  # fmt: skip
+        deploy_first(env)  # as `make deploy` before `make serve` leaves the server
         serve = start([sys.executable, "-m", "flows.serve"], env, tmp / "serve.log")
         try:
             yield {"api": api, "serve": serve, "data": data, "logs": tmp}
@@ -89,11 +103,14 @@ async def run_deployment(api: str, serve: subprocess.Popen) -> dict:
         while True:
             try:
                 deployment = await client.read_deployment_by_name("daily-digest/daily")
-                break
             except Exception:  # noqa: BLE001 - not registered yet; `serve` is still starting
                 if serve.poll() is not None or time.monotonic() > deadline:
                     raise
-                await asyncio.sleep(0.5)
+            else:
+                if not deployment.work_pool_name:  # the served one, not `make deploy`'s
+                    break
+                assert time.monotonic() < deadline, "serve never took the deployment over"
+            await asyncio.sleep(0.5)
         params = {"day": "2024-10-07", "topics": [TOPIC], "llm": "extractive"}
         run = await client.create_flow_run_from_deployment(deployment.id, parameters=params)
         deadline = time.monotonic() + 120
@@ -112,6 +129,12 @@ async def run_deployment(api: str, serve: subprocess.Popen) -> dict:
 @pytest.fixture(scope="module")
 def finished(served) -> dict:
     return asyncio.run(run_deployment(served["api"], served["serve"]))
+
+
+def test_serving_after_make_deploy_takes_the_deployments_over(finished, served):
+    log = (served["logs"] / "serve.log").read_text(encoding="utf-8", errors="replace")
+    assert "daily-digest/daily (work pool arxiv-digest) is now served from this process" in log
+    assert "/None" not in log
 
 
 def test_the_served_run_completes_with_its_name(finished, served):
