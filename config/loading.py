@@ -74,7 +74,9 @@ def _known(
         return
     near = difflib.get_close_matches(key, fields, n=1)
     hint = f"did you mean {near[0]!r}?" if near else "known keys: " + ", ".join(fields)
-    raise ConfigError(f"{path}:{_line(text, key, span)}: unknown key '{prefix}{key}'; {hint}")
+    line = _line(text, key, span)
+    where = f"{path}:{line}" if line else str(path)
+    raise ConfigError(f"{where}: unknown key '{prefix}{key}'; {hint}")
 
 
 def _topic_span(text: str, n: int) -> tuple[int, int]:
@@ -103,7 +105,8 @@ def _explain(path: Path, text: str, exc: ValidationError) -> str:
     if env in os.environ and loc[0] != "topics":
         where = f"{env}={os.environ[env]!r}"
     else:
-        where = f"{path}:{_where(text, loc)}"
+        line = _where(text, loc)
+        where = f"{path}:{line}" if line else str(path)
     if err["type"] == "missing":
         return f"{where}: {key} is required and missing{more}"
     return f"{where}: {key} = {err['input']!r}: {err['msg']}{more}"
