@@ -211,5 +211,7 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """Return the process's settings, loaded on first call."""
-    return Settings()
+    """Return the process's settings, loaded on first call (ConfigError says what is wrong)."""
+    from config.loading import load_settings
+
+    return load_settings()

@@ -45,7 +45,14 @@ def main(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors")] = False,
 ) -> None:
     """Daily arXiv digests per topic, as Prefect flows."""
+    from config.settings import get_settings
+    from tasks.errors import ConfigError
+
     _state["debug"] = debug
+    try:  # the first load: every later get_settings() returns these
+        get_settings()
+    except ConfigError as exc:
+        _fail(str(exc))
 
 
 class _Brief(logging.Formatter):
@@ -104,6 +111,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 def _check(llm: str | None, topics: list[str] | None) -> None:
     """Reject bad input before any work starts."""
+    from config.loading import check_db_path
     from config.settings import get_settings
     from tasks.errors import ConfigError
     from tasks.summarize import make_summarizer
@@ -116,6 +124,7 @@ def _check(llm: str | None, topics: list[str] | None) -> None:
             settings.topic(name)
         make_summarizer(settings, llm)
         _check_channels(settings, topics)
+        check_db_path(settings.db_path)
     except ConfigError as exc:
         _fail(str(exc))
 
@@ -268,13 +277,17 @@ StartOpt = Annotated[datetime | None, typer.Option("--start", formats=["%Y-%m-%d
 EndOpt = Annotated[datetime | None, typer.Option("--end", formats=["%Y-%m-%d"])]
 
 
-def _days(day: datetime | None, start: datetime | None, end: datetime | None) -> list[date]:
+def _days(
+    day: datetime | None, start: datetime | None, end: datetime | None, with_date: bool = True
+) -> list[date]:
     """Return the dates named by --date, or by --start and --end (both included)."""
     if day and not (start or end):
         return [day.date()]
     if start and end and not day and start <= end:
         return [(start + timedelta(days=n)).date() for n in range((end - start).days + 1)]
-    _fail("give --date D, or --start D and --end D with start <= end")
+    if start and end and start > end:
+        _fail(f"--start {start:%Y-%m-%d} is after --end {end:%Y-%m-%d}; swap them")
+    _fail("give --date D, or --start D and --end D" if with_date else "give --start D and --end D")
     return []
 
 
@@ -313,7 +326,7 @@ def backfill(
 ) -> None:
     """Run `daily-digest` for every batch label from --start to --end (both included)."""
     _check(llm, topic)
-    days = _days(None, start, end)
+    days = _days(None, start, end, with_date=False)
     _quiet_prefect()
     from flows.backfill import backfill as backfill_flow
     from flows.backfill import listening

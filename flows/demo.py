@@ -71,11 +71,17 @@ def run_demo(data_dir: Path = Path("data/demo")) -> list:
         typer.echo("requests served: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     settings = get_settings()
     typer.echo(f"database: {settings.db_path}")
-    api = os.environ.get("PREFECT_API_URL")
-    if api:
-        typer.echo(f"Prefect UI: {api.removesuffix('/api')}/runs")
-    else:
-        typer.echo("This run used a temporary Prefect server. To see runs in the Prefect UI, "
-                   "start one with `uv run prefect server start`, set PREFECT_API_URL="
-                   "http://127.0.0.1:4200/api and run `make demo` again.")  # fmt: skip
+    typer.echo(ui_hint(os.environ.get("PREFECT_API_URL")))
     return results
+
+
+def ui_hint(api_url: str | None) -> str:
+    """Return where the demo's runs show in the Prefect UI, or how to keep them there."""
+    if api_url:
+        # Prefect 3.9 serves its current UI under /v2; /runs alone is the previous UI's page.
+        return f"Prefect UI: {api_url.removesuffix('/').removesuffix('/api')}/v2/runs"
+    return (
+        "This run used a temporary Prefect server. To see runs in the Prefect UI, start one "
+        "with `make ui`, export PREFECT_API_URL=http://127.0.0.1:4200/api in this shell and "
+        "run `make demo` again."
+    )

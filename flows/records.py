@@ -83,6 +83,7 @@ def papers(
     from tasks import history
 
     if why:
+        topic = topic or _only_topic()
         if not (topic and day) or since or status:
             _fail("--why explains one topic on one day: give --topic T --date D only")
         _why(topic, day.date())
@@ -101,6 +102,14 @@ def papers(
         [(r.day, r.topic, f"{r.arxiv_id}v{r.version}", f"{r.score:.2f}",
           *r.stages.values(), _short(r.title)) for r in rows],
     ))  # fmt: skip
+
+
+def _only_topic() -> str | None:
+    """Return the name of the one configured topic; with several, --topic must choose."""
+    from config.settings import get_settings
+
+    topics = get_settings().topics
+    return topics[0].name if len(topics) == 1 else None
 
 
 def _why(topic: str, day: date) -> None:

@@ -47,9 +47,35 @@ def to_deployment(spec: dict[str, Any]) -> Any:
     )
 
 
+def release_deployed(specs: list[dict[str, Any]]) -> list[str]:
+    """Delete the work-pool deployments (`make deploy`) named as the ones served; return them.
+
+    Serving updates a deployment of the same name in place: it keeps the work pool and drops
+    the pull steps, and every run of it then looks for the flow's code in a folder "None".
+    """
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    released = []
+    with get_client(sync_client=True) as client:
+        for spec in specs:
+            name = f"{load_flow(spec['entrypoint']).name}/{spec['name']}"
+            try:
+                deployed = client.read_deployment_by_name(name)
+            except ObjectNotFound:
+                continue
+            if deployed.work_pool_name:
+                client.delete_deployment(deployed.id)
+                released.append(f"{name} (work pool {deployed.work_pool_name})")
+    return released
+
+
 def main() -> None:
     """Serve every deployment until interrupted."""
-    serve(*(to_deployment(spec) for spec in deployment_specs()))
+    specs = deployment_specs()
+    for name in release_deployed(specs):
+        print(f"{name} is now served from this process; `make deploy` gives it back to a worker")
+    serve(*(to_deployment(spec) for spec in specs))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tasks.inert import attr, inline, plain, url
+from tasks.labels import LABELS, link_kind
+from tasks.latex import readable
 from tasks.store import is_waiting
 from tasks.summary import SummaryRecord
 from tasks.types import LICENCE_STAGE
@@ -25,37 +27,8 @@ __all__ = ["Layout", "Post", "attr", "figures_allowed", "inline", "render_post",
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "config" / "templates"
 FORMATS = ("hexo", "markdown")
+COMPUTED = ("llm_models", "prompt_versions")  # front matter from the day's rows, not the topic
 
-LABELS = {
-    "zh": {
-        "updated": "更新", "summary": "Summary", "takeaways": "Key Takeaways",
-        "analysis": "论文解读", "title": "标题及中文翻译", "authors": "作者",
-        "affiliation": "第一作者单位", "keywords": "关键词", "links": "链接",
-        "abstract": "摘要", "background": "研究背景", "prior": "过去的方法及问题",
-        "method": "研究方法", "performance": "任务与性能", "methods": "方法",
-        "conclusion": "结论", "significance": "工作意义", "innovation": "创新点",
-        "perf": "性能", "workload": "工作量", "figures": "点此查看论文截图",
-        "no_figures": "该论文的许可不允许转载其图片，请在 PDF 中查看。",
-        "licence_unknown": "未能查到该论文的许可，暂不转载其图片（下次运行会重新查询），"
-                           "请在 PDF 中查看。",
-        "failed": "未能完成", "code": "代码", "waiting": "等待下次运行",
-        "updated_part": "更新的论文", "failures": "未完成的论文",
-    },
-    "en": {
-        "updated": "Update", "summary": "Summary", "takeaways": "Key Takeaways",
-        "analysis": "Analysis", "title": "Title", "authors": "Authors",
-        "affiliation": "First author's affiliation", "keywords": "Keywords", "links": "Links",
-        "abstract": "Summary", "background": "Background", "prior": "Prior work and its problems",
-        "method": "Method", "performance": "Tasks and performance", "methods": "Methods",
-        "conclusion": "Conclusion", "significance": "Significance", "innovation": "Innovation",
-        "perf": "Performance", "workload": "Workload", "figures": "Figures",
-        "no_figures": "The paper's licence does not allow republishing its figures; see the PDF.",
-        "licence_unknown": "The paper's licence could not be looked up, so its figures are "
-                           "withheld until the next run checks it; see the PDF.",
-        "failed": "Not completed", "code": "Code", "waiting": "Waiting for the next run",
-        "updated_part": "Updated papers", "failures": "Papers not completed",
-    },
-}  # fmt: skip
 
 _OPEN_LICENCES = ("creativecommons.org/licenses/by/", "creativecommons.org/licenses/by-sa/",
                   "creativecommons.org/publicdomain/zero/")  # fmt: skip
@@ -100,6 +73,16 @@ class Layout:
         return self.figure_output_dir / name, f"{self.figure_base_url.rstrip('/')}/{quote(name)}/"
 
 
+def post_date(day: date) -> str:
+    """Return the post's date: noon UTC, which is still `day` from UTC-12 to UTC+11.
+
+    Hexo reads the time as a wall clock in its `timezone` setting and files the post by the
+    clock of the machine that builds it; midnight slips to the previous day whenever the
+    setting is ahead of that machine (Asia/Shanghai on a UTC server), noon does not.
+    """
+    return f"{day.isoformat()}T12:00:00+00:00"
+
+
 def front_matter(
     topic_name: str, day: date, views: list[PaperView], extra: dict, post_format: str = "hexo"
 ) -> str:
@@ -107,10 +90,10 @@ def front_matter(
     first = views[0].paper.title if views else ""
     meta = {
         "title": topic_name,
-        "date": f"{day.isoformat()} 00:00:00",
+        "date": post_date(day),
         **{k: extra[k] for k in ("author", "cover", "categories", "tags") if k in extra},
         "description": f"{topic_name} 方向最新论文已更新，请持续关注 Update in {day.isoformat()} "
-        f" {plain(first)}",
+        f" {plain(readable(first))}",
         **{k: v for k, v in extra.items() if k not in ("author", "cover", "categories", "tags")},
     }
     if post_format != "hexo":
@@ -122,7 +105,11 @@ def front_matter(
             "description": meta["description"],
         }
     meta["llm_models"] = sorted({_answered(v.summary) for v in views if v.summary})
-    meta["prompt_versions"] = sorted({v.summary.prompt_version for v in views if v.summary})
+    # The extractive summarizer has no prompt ("none"): a field with no value is left out.
+    meta["prompt_versions"] = sorted(
+        {v.summary.prompt_version for v in views if v.summary} - {"none", ""}
+    )
+    meta = {k: v for k, v in meta.items() if k not in COMPUTED or v}
     meta = {k: (None if v == "" else v) for k, v in meta.items()}
     body = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, width=10_000)
     return f"---\n{body}---\n"
@@ -181,9 +168,14 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    env.filters.update(md=inline, attr=attr, url=url)
+    env.filters.update(md=inline, attr=attr, url=url, link_kind=link_kind, prose=prose)
     env.tests["waiting"] = is_waiting
     return env
+
+
+def prose(text: str) -> str:
+    """Return an author's or the summarizer's text as inert Markdown, its LaTeX made readable."""
+    return inline(readable(text))
 
 
 def _failures(views: list[PaperView], labels: dict[str, str]) -> list[dict[str, Any]]:

@@ -53,6 +53,10 @@ class Paper:
         return f"{ARXIV_ABS}{self.key}"
 
     @property
+    def pdf_url(self) -> str:
+        return f"{ARXIV_ABS.replace('/abs/', '/pdf/')}{self.key}"
+
+    @property
     def stem(self) -> str:
         return file_stem(self.arxiv_id, self.version)
 

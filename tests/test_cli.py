@@ -40,13 +40,22 @@ def test_extract_of_a_bad_file_is_one_line(tmp_path):
         (["run", "--date", "2024-10-07", "--llm", "gemini"], "GEMINI_API_KEY is not set"),
         (["run", "--date", "2024-10-07", "--topic", "Nope"], "unknown topic 'Nope'"),
         (["run", "--date", "2024-10-07", "--llm", "gpt"], "not one of auto, gemini"),
-        (["render", "--start", "2024-10-08", "--end", "2024-10-07"], "start <= end"),
+        (
+            ["render", "--start", "2024-10-08", "--end", "2024-10-07"],
+            "--start 2024-10-08 is after --end 2024-10-07",
+        ),
+        (
+            ["backfill", "--start", "2024-10-09", "--end", "2024-10-07"],
+            "--start 2024-10-09 is after --end 2024-10-07",
+        ),
+        (["backfill", "--start", "2024-10-09"], "give --start D and --end D"),
     ],
 )
 def test_bad_input_fails_at_once_with_one_line(args, message):
     result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert message in result.output
+    assert args[0] != "backfill" or "--date" not in result.output
     assert "Traceback" not in result.output
 
 

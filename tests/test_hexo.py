@@ -15,6 +15,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 import pytest
 
 from tasks import store, views
+from tasks.latex import readable
 from tasks.render import render_post
 from tasks.types import Extraction, Failure, Figure, Paper, Selection
 from tests.factories import record
@@ -33,6 +34,8 @@ HOSTILE = (
     "`code` _u_ *s* [b] ${{\\rm A}}$ ~t~ a|b \\url{https://example.org/a_b~c}. #"
 )
 HOSTILE_ABSTRACT = f"{HOSTILE}\n---\n{HOSTILE}"
+# What a reader sees of it where LaTeX is made readable (titles, abstracts, summaries, authors).
+READ = HOSTILE.replace("\\url{https://example.org/a_b~c}", "https://example.org/a_b~c")
 # The smallest valid PNG (1x1, grey): Hexo copies asset files without reading them.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
@@ -223,26 +226,26 @@ def test_every_post_page_shows_every_paper_title(built):
     for stem, papers in built.papers.items():
         page = Page(built.pages[stem])
         updated = built.updated[stem]
-        assert [_squash(h) for h in page.h2] == [_squash(p.title) for p in papers] + (
+        assert [_squash(h) for h in page.h2] == [_squash(readable(p.title)) for p in papers] + (
             ["更新的论文"] if updated else []
         )
-        assert [_squash(h) for h in page.h3] == [_squash(p.title) for p in updated]
+        assert [_squash(h) for h in page.h3] == [_squash(readable(p.title)) for p in updated]
         for p in papers:
-            assert _squash(p.title) in page.text
-            assert _squash(p.abstract) in page.text.translate(STRAIGHT), p.arxiv_id
+            assert _squash(readable(p.title)) in page.text
+            assert _squash(readable(p.abstract)) in page.text.translate(STRAIGHT), p.arxiv_id
     assert "未能完成（summarize）：429 quota exhausted" in Page(built.pages[SAMPLE_POST]).text
 
 
 def test_an_updated_paper_shows_once_with_its_new_version(built):
     page = Page(built.pages[LATER_POST])
     [v2] = built.updated[LATER_POST]
-    assert page.text.count(_squash(v2.title)) == 1
+    assert page.text.count(_squash(readable(v2.title))) == 1
     assert f"v2 · arXiv v2 · v1 已于 {DAY} 发布 · v2: camera ready" in page.text
     assert f"https://arxiv.org/abs/{v2.arxiv_id}v2" in {a["href"] for a, _ in page.all("a")}
     hostile = Page(built.pages[HOSTILE_LATER_POST])
-    assert [_squash(h) for h in hostile.h3] == [_squash(HOSTILE)]
+    assert [_squash(h) for h in hostile.h3] == [_squash(READ)]
     assert f"v3 · arXiv v3 · v1 已于 {HOSTILE_DAY} 发布" not in hostile.text  # v2 was published
-    assert f"v3 · arXiv v3 · v2 已于 {HOSTILE_DAY} 发布 · {_squash(HOSTILE)}" in hostile.text
+    assert f"v3 · arXiv v3 · v2 已于 {HOSTILE_DAY} 发布 · {_squash(READ)}" in hostile.text
 
 
 def test_every_failure_is_listed_collapsed_at_the_end(built):
@@ -291,21 +294,21 @@ def test_every_image_resolves_to_a_generated_file(built):
 
 def test_hostile_text_builds_and_shows_literally(built):
     page = Page(built.pages[HOSTILE_POST])
-    hostile = _squash(HOSTILE)
+    hostile, read = _squash(HOSTILE), _squash(READ)
     for shown in (
-        hostile,
-        _squash(HOSTILE_ABSTRACT),
-        f"Authors:{hostile}, <img src=x onerror=alert(1)>",
-        f"PDF {hostile}",
-        f"第一作者单位：{hostile}",
-        f"一句话：{hostile}",
-        f"步骤二 {hostile}",
-        f"工作量：工作量 {hostile}",
+        read,
+        f"{read} --- {read}",  # the abstract
+        f"Authors:{read}, <img src=x onerror=alert(1)>",
+        f"PDF {read}",
+        f"第一作者单位：{read}",
+        f"一句话：{read}",
+        f"步骤二 {read}",
+        f"工作量：工作量 {read}",
         f"{hostile} 2",  # the second figure's caption
         f"未能完成（summarize）：{hostile}",
     ):
         assert shown in page.text, shown
-    assert page.h2 and _squash(page.h2[0]) == hostile
+    assert page.h2 and _squash(page.h2[0]) == read
 
 
 @pytest.mark.parametrize("stem", [HOSTILE_POST, HOSTILE_LATER_POST])
@@ -325,3 +328,12 @@ def test_hostile_text_adds_no_markup(built, stem):
     hrefs = {a["href"] for a, _ in page.all("a")}
     assert not [h for h in hrefs if not h.startswith(("#", "https://", "http://x"))], hrefs
     assert ("https://github.com/a_b/c~d" in hrefs) is not later
+
+
+def test_latex_in_abstracts_reads_as_text_and_math_stays_for_mathjax(built):
+    text = Page(built.pages[SAMPLE_POST]).text
+    assert "available on GitHub: https://github.com/caradryanl/CopyMark" in text
+    assert "which we term token selection ambiguity" in text and "a naïve application" in text
+    assert "$\\mathbf{1.75}\\times$ and $\\mathbf{1.76}\\times$" in text
+    for residue in ("\\url{", "\\textit{", 'na\\"ive'):
+        assert residue not in text

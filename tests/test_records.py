@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -235,9 +236,24 @@ def test_why_without_a_record_is_one_line(judged_db, args, message):
 def test_why_needs_one_topic_and_one_day(judged_db):
     for args in (
         ["--topic", "Diffusion Models"],
-        ["--date", "2024-10-07"],
         ["--topic", "Diffusion Models", "--date", "2024-10-07", "--status", "ok"],
     ):
         result = runner.invoke(app, ["papers", "--why", *args])
         assert result.exit_code == 2, args
         assert "give --topic T --date D only" in result.output
+
+
+def test_why_without_topic_explains_the_only_configured_topic(judged_db):
+    counts, *_ = _run("papers", "--why", "--date", "2024-10-07")
+    assert counts.startswith("Diffusion Models, 2024-10-07: 4 decisions")
+
+
+def test_why_without_topic_needs_one_among_several(judged_db, tmp_path, monkeypatch):
+    shipped = Path(__file__).resolve().parents[1] / "config" / "digest.toml"
+    text = shipped.read_text(encoding="utf-8")
+    second = text[text.index("[[topics]]") :].replace('name = "Diffusion Models"', 'name = "NeRF"')
+    (tmp_path / "two.toml").write_text(text + "\n" + second.split("[topics.front_matter]")[0])
+    monkeypatch.setenv("DIGEST_CONFIG", str(tmp_path / "two.toml"))
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["papers", "--why", "--date", "2024-10-07"])
+    assert result.exit_code == 2 and "give --topic T --date D only" in result.output

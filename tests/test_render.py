@@ -1,9 +1,11 @@
 import re
+from dataclasses import replace
 from datetime import date
 
 import pytest
 import yaml
 
+from tasks.latex import readable
 from tasks.render import Layout, attr, figures_allowed, inline, render_post, url
 from tasks.types import Extraction, Failure, Figure, Selection
 from tasks.views import PaperView, Previous
@@ -66,7 +68,7 @@ def test_post_has_the_reference_structure(tmp_path):
     assert meta["prompt_versions"] == ["summary-v1"]
     assert "gemini-2.5-flash" in body and "# 2024-10-07 更新" in body
     for part in ("## A Diffusion Model for Things", "**Authors:Ada Lovelace, Alan Turing**",
-                 "[PDF](https://arxiv.org/abs/2410.03665v1) NeurIPS 2024", "**Summary**",
+                 "[PDF](https://arxiv.org/pdf/2410.03665v1) NeurIPS 2024", "**Summary**",
                  "**Key Takeaways**", "UC Berkeley", "[代码](https://github.com/a/b)",
                  '<img src="2410.03665v1-fig1.png"', "<details>", "</details>"):  # fmt: skip
         assert part in body, part
@@ -74,6 +76,42 @@ def test_post_has_the_reference_structure(tmp_path):
         tmp_path / "out" / "2024-10-07-diffusion-models" / "2410.03665v1-fig1.png",
     )
     assert post.figures[0].read_bytes() == b"\x89PNG fake"
+
+
+def _analysis_numbers(text: str) -> list[str]:
+    return re.findall(r"^(\d+)\. \*\*", text, re.M)
+
+
+def test_the_analysis_is_numbered_by_position_when_the_affiliation_is_missing(tmp_path):
+    view = _view(paper())
+    full = _render(tmp_path, [view]).text
+    no_affiliation = replace(view, extraction=replace(view.extraction, affiliation=""))
+    text = _render(tmp_path, [no_affiliation]).text
+    assert _analysis_numbers(full) == [str(n) for n in range(1, 9)]
+    assert _analysis_numbers(text) == [str(n) for n in range(1, 8)]
+    assert "第一作者单位" not in text and "4. **链接**" in text
+
+
+def test_links_are_labelled_by_what_they_are_and_pdf_is_the_pdf(tmp_path):
+    view = _view(paper())
+    links = ("https://github.com/a/b", "https://a.github.io/proj/", "https://huggingface.co/x/y")
+    text = _render(tmp_path, [replace(view, extraction=replace(view.extraction, links=links))]).text
+    assert "[代码](https://github.com/a/b)" in text
+    assert "[项目主页](https://a.github.io/proj/)" in text
+    assert "[Hugging Face](https://huggingface.co/x/y)" in text
+    assert "[PDF](https://arxiv.org/pdf/2410.03665v1)" in text
+    assert "[PDF](https://arxiv.org/abs/" not in text
+
+
+def test_front_matter_leaves_out_fields_without_a_value(tmp_path):
+    p = paper()
+    offline = replace(record(p), backend="extractive", model="extractive-v1", prompt_version="none")
+    text = _render(tmp_path, [replace(_view(p), summary=offline)]).text
+    meta = yaml.safe_load(text.split("---\n")[1])
+    assert "prompt_versions" not in meta and "none" not in text.split("---\n")[1]
+    assert meta["llm_models"] == ["extractive-v1"]
+    empty = yaml.safe_load(_render(tmp_path, [_view(p, summary=False)]).text.split("---\n")[1])
+    assert "llm_models" not in empty and "prompt_versions" not in empty
 
 
 def test_hostile_metadata_cannot_escape(tmp_path):
@@ -203,3 +241,22 @@ def test_two_days_from_the_database_show_a_new_version_once(tmp_path, monkeypatc
     with store.connect(db, read_only=True) as con:
         row = con.execute("SELECT papers, prompt_versions FROM digests WHERE day = ?", [NEXT])
         assert row.fetchone() == (1 + (setting != "skip"), ["summary-v1"])
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ('a \\textit{na\\"ive} method, 5% better', "a naïve method, 5% better"),
+        ("code: \\url{https://github.com/a_b/c~d}.", "code: https://github.com/a_b/c~d."),
+        ("\\emph{fast} $\\mathcal{O}(n)$ and \\emph{$x_1$}", "fast $\\mathcal{O}(n)$ and $x_1$"),
+        (
+            "plain 50% of a~b, R&D {x} https://x.org/a~b",
+            "plain 50% of a~b, R&D {x} https://x.org/a~b",
+        ),
+        ("Sch\\\"onberg \\cite{k} and 10\\% -- ``so''", "Schönberg  and 10% – “so”"),
+    ],
+)
+def test_latex_outside_math_becomes_readable_text(tmp_path, typed, read):
+    assert readable(typed) == read
+    text = _render(tmp_path, [_view(paper(abstract=typed))]).text
+    assert inline(read) in text

@@ -15,10 +15,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench.prefect_server import prefect_env, prefect_server, stop
-from flows.demo import SAMPLE, pdf_factory
+from flows.demo import SAMPLE, pdf_factory, ui_hint
 from flows.serve import ROOT
 from flows.ui_check import find_chromium
 from tests.fakes.arxiv_server import ArxivServer
@@ -49,6 +50,19 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
         return subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
+def deploy_first(env: dict[str, str]) -> None:
+    """Create the work pool and deployments of deploy/prefect.yaml, as `make deploy` does."""
+    prefect = [sys.executable, "-m", "prefect"]
+    for args in (
+        ["work-pool", "create", "arxiv-digest", "--type", "process"],
+        ["--no-prompt", "deploy", "--prefect-file", "deploy/prefect.yaml", "--all"],
+    ):
+        done = subprocess.run(
+            [*prefect, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[dict]:
     """A Prefect server and `python -m flows.serve` pointed at it and at a local arXiv."""
@@ -66,6 +80,7 @@ def served(tmp_path_factory) -> Iterator[dict]:
         env.update(DIGEST_ARXIV_MIN_INTERVAL="0.02", DIGEST_LLM_BACKEND="extractive",
                    DIGEST_DATA_DIR=str(data), DIGEST_DB_PATH=str(data / "digest.duckdb"),
                    DIGEST_OUTPUT_DIR=str(data / "posts"))  # fmt: skip
+        deploy_first(env)  # as `make deploy` before `make serve` leaves the server
         serve = start([sys.executable, "-m", "flows.serve"], env, tmp / "serve.log")
         try:
             yield {"api": api, "serve": serve, "data": data, "logs": tmp}
@@ -88,11 +103,14 @@ async def run_deployment(api: str, serve: subprocess.Popen) -> dict:
         while True:
             try:
                 deployment = await client.read_deployment_by_name("daily-digest/daily")
-                break
             except Exception:  # noqa: BLE001 - not registered yet; `serve` is still starting
                 if serve.poll() is not None or time.monotonic() > deadline:
                     raise
-                await asyncio.sleep(0.5)
+            else:
+                if not deployment.work_pool_name:  # the served one, not `make deploy`'s
+                    break
+                assert time.monotonic() < deadline, "serve never took the deployment over"
+            await asyncio.sleep(0.5)
         params = {"day": "2024-10-07", "topics": [TOPIC], "llm": "extractive"}
         run = await client.create_flow_run_from_deployment(deployment.id, parameters=params)
         deadline = time.monotonic() + 120
@@ -111,6 +129,12 @@ async def run_deployment(api: str, serve: subprocess.Popen) -> dict:
 @pytest.fixture(scope="module")
 def finished(served) -> dict:
     return asyncio.run(run_deployment(served["api"], served["serve"]))
+
+
+def test_serving_after_make_deploy_takes_the_deployments_over(finished, served):
+    log = (served["logs"] / "serve.log").read_text(encoding="utf-8", errors="replace")
+    assert "daily-digest/daily (work pool arxiv-digest) is now served from this process" in log
+    assert "/None" not in log
 
 
 def test_the_served_run_completes_with_its_name(finished, served):
@@ -154,3 +178,14 @@ def test_the_ui_renders_the_finished_run(finished, served):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Diffusion Models-2024-10-07" in done.stdout
     assert shot.stat().st_size > 10_000
+
+
+def test_the_demo_hint_links_the_current_ui(served):
+    """The hint's page is the UI Prefect opens by default (served under /v2), not the old one."""
+    link = ui_hint(served["api"]).removeprefix("Prefect UI: ")
+    html = {"Accept": "text/html"}
+    home = httpx.get(served["api"].removesuffix("/api") + "/", headers=html, timeout=10)
+    page = httpx.get(link, headers=html, timeout=10)
+    assert home.status_code == 307 and home.headers["location"].endswith("/v2/")
+    assert page.status_code == 200 and 'src="/v2/assets/' in page.text
+    assert "make ui" in ui_hint(None) and "prefect server start" not in ui_hint(None)
