@@ -18,6 +18,7 @@ demo: setup
 	$(UV) run arxiv-digest demo
 
 test: setup hexo
+	@command -v chromium >/dev/null || echo "note: no chromium, so the test that screenshots a run in the Prefect UI is skipped (Debian: apt-get install chromium)"
 	$(UV) run pytest
 
 # Issue 9's fault injection against the local fakes (also part of `make test`); prints the table.
@@ -27,6 +28,7 @@ faults: setup
 
 # The Hexo site tests/test_hexo.py builds posts with; npm ci again only when its lock changes.
 hexo:
+	@command -v npm >/dev/null || { echo "make test needs Node.js and npm to build the Hexo site of tests/test_hexo.py (Debian: apt-get install nodejs npm)"; exit 1; }
 	@[ tests/hexo/node_modules/.package-lock.json -nt tests/hexo/package-lock.json ] \
 		|| (cd tests/hexo && npm ci --no-audit --no-fund)
 

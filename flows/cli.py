@@ -313,6 +313,10 @@ def render(
                 settings.output_dir, settings.figure_dir, settings.figure_policy,
             )  # fmt: skip
             typer.echo(f"{t.name} {day}: {post.path if post else 'nothing stored for this day'}")
+            for figure in post.missing if post else ():
+                typer.secho(f"warning: {figure} is missing, so the post's image of it is broken "
+                            f"(is DIGEST_DATA_DIR right? a run of {day} extracts it again)",
+                            fg="yellow", err=True)  # fmt: skip
 
 
 @app.command()

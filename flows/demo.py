@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -71,8 +72,25 @@ def run_demo(data_dir: Path = Path("data/demo")) -> list:
         typer.echo("requests served: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     settings = get_settings()
     typer.echo(f"database: {settings.db_path}")
+    typer.echo(explore(data_dir))
     typer.echo(ui_hint(os.environ.get("PREFECT_API_URL")))
     return results
+
+
+def explore(data_dir: Path) -> str:
+    """Return the commands that look into what the demo made, to paste as they are."""
+    where = " ".join(f"{name}={shlex.quote(str(path))}" for name, path in (
+        ("DIGEST_DATA_DIR", data_dir), ("DIGEST_DB_PATH", data_dir / "digest.duckdb"),
+        ("DIGEST_OUTPUT_DIR", data_dir / "posts"),
+    ))  # fmt: skip
+    commands = [
+        f'papers --topic "Diffusion Models" --date {DEMO_DAY} --why',
+        f'papers --topic "Diffusion Models" --date {DEMO_DAY}',
+        "stats",
+        f"render --date {DEMO_DAY}",
+    ]
+    lines = [f"  {where} uv run arxiv-digest {command}" for command in commands]
+    return "\n".join(["Explore what it made (from the repository root):", *lines])
 
 
 def ui_hint(api_url: str | None) -> str:

@@ -50,6 +50,7 @@ class Post:
     path: Path
     text: str
     figures: tuple[Path, ...]
+    missing: tuple[Path, ...] = ()  # figures the post shows whose files are not on disk
 
 
 def post_name(day: date, slug: str) -> str:
@@ -147,13 +148,13 @@ def render_post(
         failures=_failures(views, LABELS[language]),
     )  # fmt: skip
     text = front_matter(topic_name, day, views, front, layout.post_format) + body
-    copied = _copy_figures(papers, figure_dir, figure_home)
+    copied, missing = _copy_figures(papers, figure_dir, figure_home)
     output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / f"{name}.md"
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-    return Post(path, text, copied)
+    return Post(path, text, copied, missing)
 
 
 def _licence_unknown(view: PaperView) -> bool:
@@ -189,20 +190,25 @@ def _failures(views: list[PaperView], labels: dict[str, str]) -> list[dict[str, 
     ]  # fmt: skip
 
 
-def _copy_figures(papers: list[dict], figure_dir: Path, target_dir: Path) -> tuple[Path, ...]:
-    copied = []
+def _copy_figures(
+    papers: list[dict], figure_dir: Path, target_dir: Path
+) -> tuple[tuple[Path, ...], tuple[Path, ...]]:
+    """Copy the figures the post shows next to it; return those copied and those missing."""
+    copied, missing = [], []
     for item in papers:
         extraction = item["v"].extraction
         if not item["figures"] or extraction is None:
             continue
         for figure in extraction.figures:
             source = figure_dir / figure.path
-            if source.exists():
-                target_dir.mkdir(parents=True, exist_ok=True)
-                target = target_dir / Path(figure.path).name
-                shutil.copyfile(source, target)
-                copied.append(target)
-    return tuple(copied)
+            if not source.exists():
+                missing.append(source)
+                continue
+            target_dir.mkdir(parents=True, exist_ok=True)
+            target = target_dir / Path(figure.path).name
+            shutil.copyfile(source, target)
+            copied.append(target)
+    return tuple(copied), tuple(missing)
 
 
 def _disclaimer(views: list[PaperView], language: str) -> list[str]:
