@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -40,3 +41,10 @@ def test_the_demo_prints_explore_commands_that_work_as_printed(prefect_harness, 
     assert "judge" in why or "keyword" in why
     assert "2410.03665" in papers and "2024-10-07" in stats
     assert render.strip().endswith("2024-10-07-diffusion-models.md")
+
+    shutil.rmtree(tmp_path / "demo" / "figures")  # a database without its figures
+    done = subprocess.run(["bash", "-c", commands[-1]], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    assert done.returncode == 0 and warnings, done.stderr
+    assert all("is missing, so the post's image of it is broken" in w for w in warnings)
