@@ -32,11 +32,12 @@ def artifact_key(*parts: str) -> str:
 
 
 def paper_rows(views: list[PaperView]) -> list[dict[str, Any]]:
-    """Return one table row per selected paper: id, title, why kept, stage statuses, tokens."""
+    """Return one table row per selected paper: id, why kept, stage statuses, tokens, title."""
+    # The title goes last: the Prefect UI sizes columns to their text, so a long title in
+    # second place pushes every other column off a 1400 px screen.
     return [
         {
             "id": v.paper.key,
-            "title": v.paper.title,
             "score": round(v.selection.score, 2),
             "step": history.decided_by(v.selection.step, v.selection.reason),
             **history.stage_statuses(
@@ -50,6 +51,7 @@ def paper_rows(views: list[PaperView]) -> list[dict[str, Any]]:
             "reason": history.explain(
                 v.selection.reason, v.selection.matched, v.selection.excluded
             ),
+            "title": v.paper.title,
         }
         for v in views
     ]
@@ -60,12 +62,12 @@ def decision_rows(decisions: list[history.Decision]) -> list[dict[str, Any]]:
     return [
         {
             "id": d.key,
-            "title": d.title,
             "kept": d.kept,
             "step": d.decided_by,
             "score": round(d.score, 2),
             "confidence": d.confidence,
             "reason": d.why,
+            "title": d.title,  # last, as in the papers table
         }
         for d in decisions
     ]

@@ -74,7 +74,9 @@ def test_rows_say_which_step_kept_each_paper_and_why():
             "keyword step alone (no LLM judge): score 2.456 >= 1; matched: diffusion model",
         ),
     ]
-    assert list(rows[0])[-1] == "reason"  # the long text last, after the stage statuses
+    # The long texts last, after the stage statuses; the title after the reason.
+    statuses = ["download", "extract", "summarize", "tokens", "model", "failure"]
+    assert list(rows[0]) == ["id", "score", "step", *statuses, "reason", "title"]
 
 
 def _decide(con, arxiv_id: str, kept: bool, score: float, **decision) -> None:
@@ -104,7 +106,7 @@ def test_the_decisions_table_has_every_decision_kept_first():
         ("2410.00001v1", False, "judge", 3.0, 0.7),
         ("2410.00003v1", False, "keyword", 0.0, None),
     ]
-    assert list(rows[0]) == ["id", "title", "kept", "step", "score", "confidence", "reason"]
+    assert list(rows[0]) == ["id", "kept", "step", "score", "confidence", "reason", "title"]
     assert rows[0]["title"] == "Paper 2410.00004"
     assert rows[3]["reason"] == "GANs, not diffusion; matched: image generation"
     assert rows[4]["reason"] == "not a judge candidate: net score 0 < 1; excluded: heat diffusion"
