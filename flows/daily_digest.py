@@ -203,7 +203,7 @@ def digest_topic(
     )  # fmt: skip
     result.post = str(post.path) if post else None
     report.publish(settings.db_path, topic.name, topic.slug, topic.language, day,
-                   post.path if post else None)  # fmt: skip
+                   post.path if post else None, result.reused)  # fmt: skip
     if not post:  # every kept paper was a new version left out by `updated_papers = skip`
         result.note = "only new versions of papers already published (updated_papers = skip)"
         steps.store_results(settings.db_path, "no-post", [DayNote(topic.name, day, result.note)])
@@ -341,7 +341,8 @@ def _process(
     records: list[Any] = []
     done: queue.Queue[PrefectFuture[Any]] = queue.Queue()
     pending: dict[PrefectFuture[Any], tuple[str, Paper]] = {}
-    progress = report.Progress(len(kept), f"{result.topic} {result.day}: papers done", result.topic)
+    label = f"{result.topic} {result.day}: papers done"
+    progress = report.Progress(len(kept), label, result.topic, reused=result.reused, model=model)
     # The task runner's queue is first in, first out and its workers are few: a stage with
     # more runs in flight than it can use (extractions beyond the cores, summaries waiting for
     # an LLM slot) would hold workers the next download needs, and downloads are the day's

@@ -32,11 +32,12 @@ def artifact_key(*parts: str) -> str:
 
 
 def paper_rows(views: list[PaperView]) -> list[dict[str, Any]]:
-    """Return one table row per selected paper: id, title, why kept, stage statuses, tokens."""
+    """Return one table row per selected paper: id, why kept, stage statuses, tokens, title."""
+    # The title goes last: the Prefect UI sizes columns to their text, so a long title in
+    # second place pushes every other column off a 1400 px screen.
     return [
         {
             "id": v.paper.key,
-            "title": v.paper.title,
             "score": round(v.selection.score, 2),
             "step": history.decided_by(v.selection.step, v.selection.reason),
             **history.stage_statuses(
@@ -50,6 +51,7 @@ def paper_rows(views: list[PaperView]) -> list[dict[str, Any]]:
             "reason": history.explain(
                 v.selection.reason, v.selection.matched, v.selection.excluded
             ),
+            "title": v.paper.title,
         }
         for v in views
     ]
@@ -60,21 +62,26 @@ def decision_rows(decisions: list[history.Decision]) -> list[dict[str, Any]]:
     return [
         {
             "id": d.key,
-            "title": d.title,
             "kept": d.kept,
             "step": d.decided_by,
             "score": round(d.score, 2),
             "confidence": d.confidence,
             "reason": d.why,
+            "title": d.title,  # last, as in the papers table
         }
         for d in decisions
     ]
 
 
 def preview(
-    topic: str, day: date, post_text: str, rows: list[dict[str, Any]],
+    topic: str,
+    day: date,
+    post_text: str,
+    rows: list[dict[str, Any]],
     decisions: list[history.Decision] | None = None,
-) -> str:  # fmt: skip
+    figures: Path | None = None,
+    reused: int = 0,
+) -> str:
     """Return the Markdown artifact: counts, failures with reasons, then the post's body."""
     failed = [r for r in rows if r["failure"]]
     tokens = sum(r["tokens"] for r in rows)
@@ -83,14 +90,48 @@ def preview(
         "",
         f"{len(rows)} papers, {len(failed)} with failures, {tokens} LLM tokens.",
     ]
+    if reused:
+        lines += ["", reuse_line(reused, len(rows) - reused, models(rows))]
     if decisions:
         counts = history.decision_counts(decisions)
         lines += ["", f"Selection: {counts}. The decisions table gives each one's reason."]
     if failed:
         lines += ["", "## Failures", ""]
         lines += [f"- `{r['id']}` {r['failure']}" for r in failed]
-    lines += ["", "---", "", body(post_text)]
+    text, images = without_images(body(post_text))
+    if images:
+        where = f"the files are in `{figures}`" if figures else "the post file shows them"
+        lines += ["", f"{images} figures left out of this preview ({where})."]
+    lines += ["", "---", "", text]
     return "\n".join(lines)
+
+
+# The post's image paths are relative to its Hexo asset folder (or the blog's root), which
+# the Prefect UI resolves against its own pages: every image would show broken.
+IMAGE = re.compile(r"<img\b[^>]*>|!\[[^\]]*\]\([^)]*\)")
+SOURCE = re.compile(r"""\bsrc=["']([^"']*)|\]\(\s*<?([^)\s>]*)""")
+
+
+def without_images(text: str) -> tuple[str, int]:
+    """Return `text` with each image replaced by "[figure: <file name>]", and their count."""
+
+    def mention(image: re.Match[str]) -> str:
+        found = SOURCE.search(image.group(0))
+        path = next(filter(None, found.groups()), "") if found else ""
+        return f"[figure: {path.rsplit('/', 1)[-1] or 'image'}]"
+
+    return IMAGE.subn(mention, text)
+
+
+def reuse_line(reused: int, processed: int, model: str) -> str:
+    """Return how many papers a run took from DuckDB instead of processing them again."""
+    by = f" (already summarized by {model})" if model else ""
+    return f"{reused} papers reused from DuckDB{by}, {processed} processed in this run."
+
+
+def models(rows: list[dict[str, Any]]) -> str:
+    """Return the models that summarized the table's papers, comma-separated."""
+    return ", ".join(sorted({r["model"] for r in rows if r["model"]}))
 
 
 def body(post_text: str) -> str:
@@ -109,11 +150,19 @@ DB_READ: dict[str, Any] = dict(cache_policy=NO_CACHE)
 
 @task(name="report", task_run_name="report-{slug}-{day}", **DB_READ)
 def publish(
-    db_path: Path, topic: str, slug: str, language: str, day: date, post: Path | None
+    db_path: Path,
+    topic: str,
+    slug: str,
+    language: str,
+    day: date,
+    post: Path | None,
+    reused: int = 0,
 ) -> None:
     """Create the run's artifacts: post preview, paper table, decision table, post link.
 
     Without a post (no paper kept) only the decision table, which says why none was.
+    `reused` kept papers came from DuckDB, already summarized: the preview and the paper
+    table say so, or a rerun that reused them all would look like one that did nothing.
     """
     with store.connect(db_path, read_only=True) as con:
         rows = paper_rows(views.load_day(con, topic, day, language))
@@ -128,13 +177,16 @@ def publish(
     )
     if post is None:
         return
+    assets = post.with_suffix("")  # Hexo's post_asset_folder, where bare image names point
+    figures = assets.resolve() if assets.is_dir() else None
     create_markdown_artifact(
-        preview(topic, day, post.read_text(encoding="utf-8"), rows, decisions),
+        preview(topic, day, post.read_text(encoding="utf-8"), rows, decisions, figures, reused),
         key=artifact_key("post", slug),
         description=f"The {topic} post for {day}",
     )
+    reuse = f"; {reuse_line(reused, len(rows) - reused, models(rows))}" if reused else ""
     create_table_artifact(
-        rows, key=artifact_key("papers", slug), description=f"Selected papers, {stem}"
+        rows, key=artifact_key("papers", slug), description=f"Selected papers, {stem}{reuse}"
     )
     create_link_artifact(
         post.resolve().as_uri(),
@@ -147,16 +199,21 @@ def publish(
 class Progress:
     """A progress artifact advanced one step at a time."""
 
-    def __init__(self, total: int, description: str, *key: str):
-        # Nothing to do (every paper reused from DuckDB) is a finished bar, not an empty one.
+    def __init__(self, total: int, description: str, *key: str, reused: int = 0, model: str = ""):
+        # Nothing to do (every paper reused from DuckDB) is a finished bar, not an empty one,
+        # and its text says where the papers came from.
         self.total, self.done = total, 0
         self.description = description
+        self.reused, self.model = reused, model
         self.id: UUID = create_progress_artifact(
             0.0 if total else 100.0, key=artifact_key("progress", *key), description=self._text()
         )
 
     def _text(self) -> str:
-        return f"{self.description}: {self.done} of {self.total}"
+        text = f"{self.description}: {self.done} of {self.total}"
+        if self.reused:
+            text += f"; {reuse_line(self.reused, self.total, self.model)}"
+        return text
 
     def advance(self) -> None:
         """Count one more step done."""
