@@ -114,8 +114,10 @@ def fits(sentence: str, cue: str | None) -> bool:
     if cue is None:
         return True
     we = re.search(r"\b(we|our|us)\b", sentence, re.IGNORECASE)
-    if cue in ("context", "we"):
-        return bool(we) == (cue == "we")
+    if cue == "context":
+        return not we
+    if cue == "we":  # the abstract's own method sentences, not its results
+        return bool(we) and not CUES["result"].search(sentence)
     # Others' methods and their problems, not "We, however, leave this to future work."
     return bool(CUES[cue].search(sentence)) and not (cue == "prior" and we)
 
@@ -202,6 +204,7 @@ def _takeaways(pick: _Picker, paper: Paper, lead: str) -> list[str]:
     """Return 3-5 takeaways: results first, sentences the analysis left unused where possible."""
     fresh = pick.take([(key, "result") for key in ("abstract", "conclusion", "experiments")], 5)
     fresh += pick.take([("abstract", None), ("conclusion", None)], 5 - len(fresh))
+    fresh += pick.take([(key, None) for key in SECTIONS], 3 - len(fresh))
     chosen = _distinct(fresh, lead)
     if len(chosen) < 3:  # a short paper: reuse analysis sentences, then metadata facts
         reused = [s for s in pick.used if s != lead and s not in chosen]
