@@ -140,10 +140,16 @@ SLOTS: dict[str, tuple[tuple[tuple[str, str | None], ...], int]] = {
 }
 # With no extraction (or none of a slot's sections in it), the abstract stands in, by cue.
 ABSTRACT_CUES = {
-    "background": "context", "prior_work": "prior", "method": "we",
-    "performance": "result", "methodology": "step", "significance": "significance",
-    "innovation": "novel", "performance_assessment": "result", "workload": "workload",
-}  # fmt: skip
+    "background": "context",
+    "prior_work": "prior",
+    "method": "we",
+    "performance": "result",
+    "methodology": "step",
+    "significance": "significance",
+    "innovation": "novel",
+    "performance_assessment": "result",
+    "workload": "workload",
+}
 
 
 class ExtractiveSummarizer:

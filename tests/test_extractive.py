@@ -61,8 +61,10 @@ def extraction(sections: dict[str, str] = SECTIONS) -> Extraction:
 def post(tmp_path, p: Paper, record: SummaryRecord, ex: Extraction, language: str) -> str:
     view = PaperView(p, Selection(p.arxiv_id, p.version, "Counting", True, 3.0), ex, record, ())
     out = tmp_path / language
-    return render_post("Counting", "counting", language, date(2024, 10, 7), [view], {}, out,
-                       tmp_path / "figs").text  # fmt: skip
+    day = date(2024, 10, 7)
+    return render_post(
+        "Counting", "counting", language, day, [view], {}, out, tmp_path / "figs"
+    ).text
 
 
 def paper():
