@@ -3,51 +3,41 @@
 It needs no key and no network, so the pipeline always produces a post. It never translates:
 the text stays in the paper's language (English on arXiv), and the record says
 `language="en"` whatever language the topic asked for, so a reader (and the renderer) can
-tell an untranslated extract from a real summary.
+tell an untranslated extract from a real summary. Each slot takes sentences from the section
+it names, each sentence once per summary; a slot with nothing fitting says `NOT_STATED`,
+which the post shows in its own language.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections import Counter
 from collections.abc import Iterable
 
+from tasks.keyphrases import keywords
+from tasks.sentences import readable, split_sentences
 from tasks.summary import Analysis, PaperSummary, SummaryRecord
 from tasks.types import Extraction, Paper
 
+__all__ = ["NOT_STATED", "ExtractiveSummarizer", "keywords", "paper_sections", "split_sentences"]
+
+NOT_STATED = "Not stated."
 SECTION_ROLES = (
     ("Introduction", ("introduction",)),
     ("Method", ("method", "approach", "framework", "proposed")),
     ("Experiments", ("experiment", "result", "evaluation")),
     ("Conclusion", ("conclusion", "discussion")),
 )
-ABBREVIATIONS = frozenset(
-    "al e.g i.e etc fig figs eq eqs sec secs vs cf approx resp no nos tab ref refs viz incl "
-    "w.r.t a.k.a dr prof mr ms st ch app alg def thm lem cor prop".split()
-)
-STOPWORDS = frozenset(
-    "a an the and or but nor of in on at to for from by with without into onto over under "
-    "between among through via per as is are was were be been being has have had do does did "
-    "this that these those it its their our we they them us he she his her which who whom "
-    "whose what when where while how why than then so such not no can could may might must "
-    "shall should will would also both each either all any some more most less many much "
-    "other another only same very well here there up down out about above below again "
-    "further once if because until however thus therefore moreover furthermore yet still "
-    "paper work study propose proposed proposes present presents presented introduce "
-    "introduces introduced show shows shown demonstrate demonstrates achieve achieves "
-    "achieved improve improves improved enable enables allow allows use uses using used "
-    "based existing current novel new approach approaches method methods results result "
-    "significantly significant extensive experiments experiment first second one two three "
-    "key able make makes made including include includes across within toward towards "
-    "several various like often usually typically even though although whether just fail "
-    "fails yield yields lead leads provide provides require requires remain remains reveal "
-    "reveals outperform outperforms reduce reduces given called named".split()
-)
-_SENTENCE_END = re.compile(r"[.!?][\"')\]]*\s+")
-_STARTS_SENTENCE = re.compile(r"[\"'(\[]?[A-Z0-9$\\]")
-_CITATION = re.compile(r"\s*\[\d+(?:\s*[,–-]\s*\d+)*\]")
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*")
+# The sections the slots draw from (the keys of tasks.sections.SECTION_NAMES), and words that
+# name them in a heading kept as printed ("3 Our Approach").
+ROLE_WORDS = {
+    "introduction": ("introduction",),
+    "related_work": ("related", "prior work", "background"),
+    "method": ("method", "approach", "framework", "proposed"),
+    "experiments": ("experiment", "result", "evaluation"),
+    "conclusion": ("conclusion", "discussion"),
+}
+SECTIONS = tuple(ROLE_WORDS)
 _CUES = {
     "contribution": r"\b(we (propose|present|introduce|develop|design)|(this|our) (paper|work)"
     r"|in this (paper|work)|our (method|approach|framework|model))\b",
@@ -67,34 +57,6 @@ _CUES = {
 CUES = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in _CUES.items()}
 
 
-def clean_text(text: str) -> str:
-    """Return `text` on one line, without line-break hyphens or numeric citations."""
-    text = re.sub(r"(?<=[a-z])-\n(?=[a-z])", "", text)
-    return _CITATION.sub("", " ".join(text.split()))
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split English prose into sentences, keeping "e.g.", "et al.", "Fig. 3" and initials."""
-    text = clean_text(text)
-    sentences, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
-        if _is_boundary(text, match):
-            sentences.append(text[start : match.end()].strip())
-            start = match.end()
-    tail = text[start:].strip()
-    return [*sentences, tail] if tail else sentences
-
-
-def _is_boundary(text: str, match: re.Match[str]) -> bool:
-    """Return True when the punctuation at `match` really ends a sentence."""
-    if not _STARTS_SENTENCE.match(text, match.end()):
-        return False
-    if text[match.start()] != ".":
-        return True
-    word = text[: match.start()].rsplit(" ", 1)[-1].lstrip("([").lower()
-    return word not in ABBREVIATIONS and not re.fullmatch(r"[a-z]", word)
-
-
 def paper_sections(extraction: Extraction | None) -> dict[str, str]:
     """Return the introduction, method, experiments and conclusion text found, by role."""
     found: dict[str, str] = {}
@@ -107,55 +69,94 @@ def paper_sections(extraction: Extraction | None) -> dict[str, str]:
     return found
 
 
-def _readable(sentence: str) -> bool:
-    """Return True for a sentence worth showing: prose-sized, mostly words, no links."""
-    if not 25 <= len(sentence) <= 400 or len(sentence.split()) < 5:
-        return False
-    if re.search(r"https?://|www\.|github|@\w+\.\w", sentence, re.IGNORECASE):
-        return False  # links come from metadata, never from the summary
-    if re.match(r"(?:Table|Fig\.?|Figure)\s*\d", sentence, re.IGNORECASE):
-        return False  # a caption that leaked into the text describes a float, not the paper
-    visible = sentence.replace(" ", "")
-    return sum(char.isalpha() for char in visible) >= 0.6 * len(visible)
+def section_role(heading: str) -> str | None:
+    """Return the slot section a heading names (abstract and unknown headings: None)."""
+    name = heading.lower()
+    return next((role for role, words in ROLE_WORDS.items() if any(w in name for w in words)), None)
 
 
 class _Picker:
-    """Hand out sentences by cue, each at most once while unused ones remain."""
+    """Hand out sentences from a paper's sections, each at most once per summary."""
 
     def __init__(self, pools: dict[str, list[str]], used: Iterable[str] = ()):
         self.pools = pools
-        self.used: set[str] = set(used)
+        self.used: list[str] = list(used)
 
-    def take(self, roles: Iterable[str], cue: str | None, count: int) -> list[str]:
-        """Return up to `count` sentences from `roles`, in paper order, that fit the cue best.
+    def is_used(self, sentence: str) -> bool:
+        """Return True when `sentence` or a near copy of it (abstract vs. introduction) is used."""
+        for other in self.used:
+            matcher = difflib.SequenceMatcher(None, sentence, other)
+            if matcher.real_quick_ratio() >= 0.8 and matcher.quick_ratio() >= 0.8:
+                if matcher.ratio() >= 0.8:
+                    return True
+        return False
 
-        Fresh matches first, then one reused match (a repeated result sentence reads better
-        under "performance" than an unrelated one), then fresh others, then one reused other.
-        """
-        candidates = list(dict.fromkeys(s for role in roles for s in self.pools.get(role, [])))
-        matches = [s for s in candidates if cue is None or CUES[cue].search(s)]
-        others = [s for s in candidates if s not in matches]
+    def take(self, sources: Iterable[tuple[str, str | None]], count: int) -> list[str]:
+        """Return up to `count` unused sentences fitting the (section, cue) `sources` in turn."""
         chosen: list[str] = []
-        for group in (matches, others):
-            fresh = [s for s in group if s not in self.used]
-            chosen = chosen or fresh[:count] or [s for s in group if s in self.used][:1]
-        self.used.update(chosen)
-        return sorted(chosen, key=candidates.index)
+        for section, cue in sources:
+            for sentence in self.pools.get(section, []):
+                if len(chosen) == count:
+                    return chosen
+                if fits(sentence, cue) and sentence not in chosen and not self.is_used(sentence):
+                    chosen.append(sentence)
+                    self.used.append(sentence)
+        return chosen
 
-    def spare(self, exclude: Iterable[str] = ()) -> list[str]:
-        """Return every sentence not in `exclude`: unused, then used, then metadata facts."""
-        skip = set(exclude)
-        real = [s for role, pool in self.pools.items() if role != "Facts" for s in pool]
-        real = [s for s in dict.fromkeys(real) if s not in skip]
-        facts = [s for s in self.pools.get("Facts", []) if s not in skip]
-        return [s for s in real if s not in self.used] + [s for s in real if s in self.used] + facts
+    def unused(self, sections: Iterable[str]) -> list[str]:
+        """Return the sentences of `sections` not used yet, in paper order."""
+        pooled = dict.fromkeys(s for section in sections for s in self.pools.get(section, []))
+        return [s for s in pooled if not self.is_used(s)]
+
+
+def fits(sentence: str, cue: str | None) -> bool:
+    """Return True when `sentence` carries `cue`; "context" is a sentence about others' work."""
+    if cue is None:
+        return True
+    we = re.search(r"\b(we|our|us)\b", sentence, re.IGNORECASE)
+    if cue == "context":
+        return not we
+    if cue == "we":  # the abstract's own method sentences, not its results
+        return bool(we) and not CUES["result"].search(sentence)
+    # Others' methods and their problems, not "We, however, leave this to future work."
+    return bool(CUES[cue].search(sentence)) and not (cue == "prior" and we)
+
+
+# Each slot: the (section, cue) sources it may draw from, in order, and how many sentences.
+SLOTS: dict[str, tuple[tuple[tuple[str, str | None], ...], int]] = {
+    "background": ((("introduction", "context"), ("introduction", None)), 2),
+    "prior_work": (
+        (("related_work", "prior"), ("introduction", "prior"), ("related_work", None)),
+        2,
+    ),
+    # One sentence: the method section's overview, so the steps below keep their order.
+    "method": ((("method", "contribution"), ("method", None)), 1),
+    "performance": ((("experiments", "result"), ("experiments", None)), 2),
+    "methodology": ((("method", "step"), ("method", None)), 5),
+    "significance": ((("conclusion", "significance"), ("conclusion", None)), 2),
+    "innovation": ((("introduction", "novel"), ("conclusion", "novel")), 1),
+    "performance_assessment": ((("conclusion", "result"), ("experiments", "result")), 1),
+    "workload": ((("experiments", "workload"), ("method", "workload")), 2),
+}
+# With no extraction (or none of a slot's sections in it), the abstract stands in, by cue.
+ABSTRACT_CUES = {
+    "background": "context",
+    "prior_work": "prior",
+    "method": "we",
+    "performance": "result",
+    "methodology": "step",
+    "significance": "significance",
+    "innovation": "novel",
+    "performance_assessment": "result",
+    "workload": "workload",
+}
 
 
 class ExtractiveSummarizer:
     """Fill every summary field with sentences from the abstract and the extracted sections."""
 
     name = "extractive"
-    model = "extractive-v1"
+    model = "extractive-v2"  # the algorithm's version: a new one redoes the stored extracts
     prompt_version = "none"  # no prompt: the algorithm's version is the model name
 
     def recorded_as(self, language: str) -> tuple[str, str]:
@@ -180,63 +181,67 @@ class ExtractiveSummarizer:
 def extract_summary(paper: Paper, extraction: Extraction | None) -> PaperSummary:
     """Return a PaperSummary made only of the paper's own sentences, title words and metadata."""
     pools = _pools(paper, extraction)
-    lead = _Picker(pools).take(["Abstract"], "contribution", 1)[0]
-    # Takeaways and the analysis are separate views of the paper (as in the reference post),
-    # so each draws from all sentences; within each, a sentence is used once where possible.
-    listing = _Picker(pools, used=[lead])
-    takeaways = _distinct(
-        listing.take(["Abstract", "Conclusion", "Introduction"], "result", 5), lead
-    )
-    pick = _Picker(pools, used=[lead])
-    body = " ".join(" ".join(v) for k, v in pools.items() if k not in ("Abstract", "Facts"))
+    pick = _Picker(pools)
+    lead = (pick.take([("abstract", "contribution"), ("abstract", None)], 1) or [_fact(paper)])[0]
+    slots = {name: _slot(pick, name, sources, count) for name, (sources, count) in SLOTS.items()}
+    steps = slots.pop("methodology")
+    body = " ".join(" ".join(pools.get(key, [])) for key in SECTIONS)
     analysis = Analysis(
+        # It cannot translate: the title itself, which the post does not show as a translation.
         title_translation=" ".join(paper.title.split()),
         keywords=keywords(paper.title, paper.abstract, body, fallback=paper.categories),
-        background=_prose(pick, ["Introduction", "Abstract"], None, 2),
-        prior_work=_prose(pick, ["Introduction", "Abstract"], "prior", 2),
-        method=_prose(pick, ["Abstract", "Method"], "contribution", 2),
-        performance=_prose(pick, ["Abstract", "Experiments", "Conclusion"], "result", 2),
-        methodology=_steps(pick),
-        significance=_prose(pick, ["Conclusion", "Abstract"], "significance", 2),
-        innovation=_prose(pick, ["Abstract", "Introduction", "Conclusion"], "novel", 1),
-        performance_assessment=_prose(pick, ["Conclusion", "Experiments", "Abstract"], "result", 2),
-        workload=_prose(pick, ["Experiments", "Method", "Abstract"], "workload", 2),
+        # Two items at least (the schema); the post shows a repeated NOT_STATED once.
+        methodology=(steps + [NOT_STATED] * 2)[: max(len(steps), 2)],
+        **{name: " ".join(sentences) or NOT_STATED for name, sentences in slots.items()},
     )
-    takeaways = _at_least(takeaways, 3, listing.spare(exclude=[lead]))
-    return PaperSummary(one_line=_fit(lead, 300), takeaways=takeaways, analysis=analysis)
+    return PaperSummary(
+        one_line=_fit(lead, 300), takeaways=_takeaways(pick, paper, lead), analysis=analysis
+    )
+
+
+def _slot(pick: _Picker, name: str, sources: tuple, count: int) -> list[str]:
+    """Return a slot's sentences from its sections, or by cue from the abstract without them."""
+    if any(section in pick.pools for section, _ in sources):
+        return pick.take(sources, count)
+    return pick.take([("abstract", ABSTRACT_CUES[name])], count)
+
+
+def _takeaways(pick: _Picker, paper: Paper, lead: str) -> list[str]:
+    """Return 3-5 takeaways: results first, sentences the analysis left unused where possible."""
+    fresh = pick.take([(key, "result") for key in ("abstract", "conclusion", "experiments")], 5)
+    fresh += pick.take([("abstract", None), ("conclusion", None)], 5 - len(fresh))
+    fresh += pick.take([(key, None) for key in SECTIONS], 3 - len(fresh))
+    chosen = _distinct(fresh, lead)
+    if len(chosen) < 3:  # a short paper: reuse analysis sentences, then metadata facts
+        reused = [s for s in pick.used if s != lead and s not in chosen]
+        chosen = _distinct([*chosen, *reused, *_facts(paper)], lead)[:3]
+    return chosen[:5]
 
 
 def _pools(paper: Paper, extraction: Extraction | None) -> dict[str, list[str]]:
-    """Return readable sentences by role, with metadata facts last so no field is ever empty."""
-    pools = {"Abstract": split_sentences(paper.abstract)}
-    pools |= {role: split_sentences(text) for role, text in paper_sections(extraction).items()}
-    pools = {role: [s for s in sentences if _readable(s)] for role, sentences in pools.items()}
-    facts = [f"The paper is titled “{' '.join(paper.title.split())}” (arXiv {paper.key})."]
+    """Return the readable sentences of the abstract and of each extracted section."""
+    sections = extraction.sections if extraction else {}
+    texts = {"abstract": paper.abstract or sections.get("abstract", "")}
+    for heading, text in sections.items():
+        role = section_role(heading)
+        if role and role not in texts and text.strip():
+            texts[role] = text
+    pools = {key: [s for s in split_sentences(text) if readable(s)] for key, text in texts.items()}
+    return {key: pool for key, pool in pools.items() if pool or key == "abstract"}
+
+
+def _fact(paper: Paper) -> str:
+    return f"The paper is titled “{' '.join(paper.title.split())}” (arXiv {paper.key})."
+
+
+def _facts(paper: Paper) -> list[str]:
+    """Return what metadata says about `paper`, for a paper too short to fill the takeaways."""
+    facts = [_fact(paper)]
     if paper.categories:
         facts.append(f"It is listed under {', '.join(paper.categories)}.")
     if paper.authors:
         facts.append(f"It has {len(paper.authors)} author{'s' * (len(paper.authors) > 1)}.")
-    if extraction and extraction.pages:
-        facts.append(f"The paper runs to {extraction.pages} pages.")
-    pools["Abstract"] = pools["Abstract"] or facts[:1]
-    return pools | {"Facts": facts}
-
-
-def _prose(pick: _Picker, roles: list[str], cue: str | None, count: int) -> str:
-    """Return a short paragraph for one field, never empty."""
-    return " ".join(pick.take(roles, cue, count) or pick.spare()[:1])
-
-
-def _steps(pick: _Picker) -> list[str]:
-    """Return 2-6 method steps in the order the paper gives them."""
-    steps = pick.take(["Method"], "step", 5) or pick.take(["Abstract"], "contribution", 3)
-    return _at_least(steps, 2, pick.spare())
-
-
-def _at_least(items: list[str], count: int, spare: list[str]) -> list[str]:
-    """Return `items` topped up from `spare` until there are `count`."""
-    extra = [s for s in spare if s not in items]
-    return items + extra[: max(count - len(items), 0)]
+    return [*facts, f"Its arXiv identifier is {paper.arxiv_id}, version {paper.version}."]
 
 
 def _distinct(sentences: list[str], *seen: str) -> list[str]:
@@ -256,62 +261,3 @@ def _fit(sentence: str, limit: int) -> str:
     head = sentence[: limit - 1]
     cut = max(head.rfind(", "), head.rfind("; "))
     return (head[:cut] if cut > limit // 2 else head.rsplit(" ", 1)[0]).rstrip(",;") + "…"
-
-
-def keywords(
-    title: str, abstract: str, body: str = "", count: int = 6, fallback: Iterable[str] = ()
-) -> list[str]:
-    """Return 3 to `count` key phrases: runs of content words, title words weighted up.
-
-    A phrase scores the sum of its words' weighted frequencies (RAKE-like), so "diffusion
-    model" beats "diffusion"; it must appear in the title or twice in the text.
-    """
-    texts = ((title, 3), (abstract, 1), (body, 1))
-    found = [(phrase, weight) for text, weight in texts for phrase in _phrases(text)]
-    words: Counter[str] = Counter()
-    seen: Counter[str] = Counter()
-    for phrase, weight in found:
-        seen[phrase.lower()] += weight
-        if " " not in phrase:
-            words[phrase.lower()] += weight
-    score = {key: sum(words[w] for w in key.split()) for key in seen if seen[key] >= 2}
-    surface = {phrase.lower(): phrase for phrase, _ in reversed(found)}
-    chosen: list[str] = []
-    for key in sorted(score, key=lambda k: (-score[k], k)):
-        if len(chosen) < count and not set(key.split()) & {w for c in chosen for w in c.split()}:
-            chosen.append(key)
-    spare = [*_content_words(title + " " + abstract), *fallback, "arXiv"]
-    chosen += [w for w in dict.fromkeys(spare) if w.lower() not in chosen][
-        : max(3 - len(chosen), 0)
-    ]
-    return [surface.get(key, key) for key in chosen]
-
-
-def _phrases(text: str) -> list[str]:
-    """Return the 1-3 word runs of content words in `text`, split at stopwords and punctuation."""
-    phrases = []
-    for chunk in re.split(r"[.,;:!?()\[\]{}\"$]", clean_text(text)):
-        run: list[str] = []
-        for word in [*_WORD.findall(chunk), ""]:
-            if word and word.lower() not in STOPWORDS and len(word) > 1:
-                run.append(_display(word))
-                continue
-            phrases += [
-                " ".join(run[i : i + n])
-                for n in (1, 2, 3)
-                for i in range(len(run) - n + 1)
-                # a phrase led by an -ing word is mostly a verb phrase ("estimating body")
-                if n == 1 or not run[i].endswith("ing")
-            ]
-            run = []
-    return phrases
-
-
-def _content_words(text: str) -> list[str]:
-    words = [_display(w) for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 3]
-    return list(dict.fromkeys(words))
-
-
-def _display(word: str) -> str:
-    """Return `word` lower-cased unless it is an acronym or a CamelCase name (DiT, EgoAllo)."""
-    return word if any(char.isupper() for char in word[1:]) else word.lower()

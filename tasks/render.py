@@ -15,6 +15,7 @@ from urllib.parse import quote
 import yaml
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from tasks.extractive import NOT_STATED
 from tasks.inert import attr, inline, plain, url
 from tasks.labels import LABELS, link_kind
 from tasks.latex import readable
@@ -171,6 +172,7 @@ def _environment() -> Environment:
     )
     env.filters.update(md=inline, attr=attr, url=url, link_kind=link_kind, prose=prose)
     env.tests["waiting"] = is_waiting
+    env.globals["NOT_STATED"] = NOT_STATED
     return env
 
 

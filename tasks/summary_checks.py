@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from tasks.extractive import split_sentences
+from tasks.sentences import split_sentences
 from tasks.summary import PaperSummary
 from tasks.types import Paper
 
