@@ -14,6 +14,7 @@ from config.settings import get_settings
 from flows.demo import SAMPLE, pdf_factory
 from flows.report import artifact_key, body, decision_rows, paper_rows, preview
 from tasks import history, store
+from tasks.extractive import ExtractiveSummarizer
 from tasks.types import Extraction, Failure, Selection
 from tasks.views import PaperView
 from tests.factories import paper, record
@@ -208,10 +209,8 @@ def test_the_preview_artifact_has_no_image(reran):
 
 def test_a_rerun_that_reused_everything_says_so(reran):
     first, again = reran
-    line = (
-        "2 papers reused from DuckDB (already summarized by extractive-v1), "
-        "0 processed in this run."
-    )
+    model = ExtractiveSummarizer.model
+    line = f"2 papers reused from DuckDB (already summarized by {model}), 0 processed in this run."
     assert line in again["post-diffusion-models"].data
     assert line in again["papers-diffusion-models"].description
     progress = again["progress-diffusion-models"]
