@@ -1,17 +1,19 @@
 """Build config/sample/2024-10-07.json from the reference post plus synthetic distractors.
 
-Run from the project root: `uv run python -m tests.fakes.make_sample`. Timestamps, categories
-and licences are synthetic; see config/sample/README.md.
+Run from the project root: `uv run python -m tests.fakes.make_sample REFERENCE_POST.md`, with
+the path of the real 2024-10-07 post it was made from (kept outside this repository). Only
+regenerating the sample needs it; the tests read config/sample/2024-10-07.json. Timestamps,
+categories and licences are synthetic; see config/sample/README.md.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-REFERENCE = ROOT.parent / "shared" / "reference" / "2024-10-07-diffusion-models.md"
 OUT = ROOT / "config" / "sample" / "2024-10-07.json"
 BY = "http://creativecommons.org/licenses/by/4.0/"
 ARXIV = "http://arxiv.org/licenses/nonexclusive-distrib/1.0/"
@@ -222,7 +224,10 @@ def synthetic_papers() -> list[dict]:
 
 
 def main() -> None:
-    papers = reference_papers(REFERENCE.read_text(encoding="utf-8"))
+    if len(sys.argv) != 2 or not Path(sys.argv[1]).is_file():
+        raise SystemExit("usage: python -m tests.fakes.make_sample REFERENCE_POST.md (the real "
+                         "2024-10-07 Diffusion Models post the sample is made from)")  # fmt: skip
+    papers = reference_papers(Path(sys.argv[1]).read_text(encoding="utf-8"))
     if len(papers) != len(TIMES):
         raise SystemExit(f"parsed {len(papers)} reference papers, expected {len(TIMES)}")
     sample = {
