@@ -3,7 +3,7 @@
     uv run python -m bench.backfill [--labels 20] [--papers 40] [--pages 4]
                                     [--llm-latency 0.5] [--interval 0.1] [--start 2024-09-16]
 
-Each label gets its own papers, submitted inside the window tasks/calendar.py gives it (so a
+Each label gets its own papers, submitted inside the window tasks/source/schedule.py gives it (so a
 range over a weekend or a holiday has the longer windows arXiv has); arXiv and Gemini are the
 local fakes, with arXiv's interval and the LLM's latency scaled down, and 4-page PDFs, so 20
 labels take minutes on two cores (the day benchmark's 10-page PDFs would double that).
@@ -182,13 +182,21 @@ class LabelRecorder:
         peak, peak_pss, _, pss = self.sampler.segment()
         llm = self.gemini.count("generateContent")
         self.gemini.reset()  # the fakes keep every request: forget them, or they grow
-        self.labels.append(LabelStats(
-            label=day, status=",".join(sorted({r.status for r in reports})),
-            papers=sum(r.papers for r in reports), failures=sum(r.failures for r in reports),
-            seconds=now - self.mark, cpu_seconds=cpu, peak_rss_mb=peak / MB,
-            peak_pss_mb=peak_pss / MB, end_pss_mb=pss / MB, requests=self.take_requests(),
-            llm_calls=llm,
-        ))  # fmt: skip
+        self.labels.append(
+            LabelStats(
+                label=day,
+                status=",".join(sorted({r.status for r in reports})),
+                papers=sum(r.papers for r in reports),
+                failures=sum(r.failures for r in reports),
+                seconds=now - self.mark,
+                cpu_seconds=cpu,
+                peak_rss_mb=peak / MB,
+                peak_pss_mb=peak_pss / MB,
+                end_pss_mb=pss / MB,
+                requests=self.take_requests(),
+                llm_calls=llm,
+            )
+        )
         self.start()
 
     def take_requests(self) -> dict[str, int]:
@@ -208,8 +216,11 @@ def shared_pdfs(batches: dict[date, list[dict]], pages: int):
     """
     first = next(iter(batches.values()))
     pool = [synthetic.paper_pdf(entry, seed, pages) for seed, entry in enumerate(first)]
-    slot = {(e["arxiv_id"], e["version"]): k for entries in batches.values()
-            for k, e in enumerate(entries)}  # fmt: skip
+    slot = {
+        (e["arxiv_id"], e["version"]): k
+        for entries in batches.values()
+        for k, e in enumerate(entries)
+    }
     return lambda arxiv_id, version: (
         pool[slot[(arxiv_id, version)]] if (arxiv_id, version) in slot else None
     )
@@ -228,8 +239,8 @@ def run_backfill_bench(
     """Backfill `labels` synthetic labels of `papers` papers under the configured Prefect API."""
     from config.settings import get_settings
     from flows.backfill import backfill, dates, listening
-    from tasks import calendar
-    from tasks.quota import reset_quotas
+    from tasks.llm.quota import reset_quotas
+    from tasks.source import schedule
     from tests.fakes.arxiv_server import ArxivServer
     from tests.fakes.gemini_server import FakeGemini
 
@@ -254,16 +265,26 @@ def run_backfill_bench(
             wall = time.perf_counter() - called
         after = recorder.take_requests()
     if not recorder.labels:
-        raise RuntimeError("the backfill reported no label: does flows.backfill still call the "
-                           "listeners of `listening` after each date?")  # fmt: skip
+        raise RuntimeError(
+            "the backfill reported no label: does flows.backfill still call the "
+            "listeners of `listening` after each date?"
+        )
     return BackfillReport(
-        papers=papers, pages=pages, llm_latency=llm_latency, interval=interval,
-        start=days[0], end=days[-1],
-        no_batch=[d for d in dates(days[0], days[-1]) if not calendar.has_batch(d, holidays)],
-        wall=wall, baseline_rss_mb=baseline / MB, peak_rss_mb=sampler.peak / MB,
-        peak_pss_mb=sampler.peak_pss / MB, load_before=load, labels=recorder.labels,
+        papers=papers,
+        pages=pages,
+        llm_latency=llm_latency,
+        interval=interval,
+        start=days[0],
+        end=days[-1],
+        no_batch=[d for d in dates(days[0], days[-1]) if not schedule.has_batch(d, holidays)],
+        wall=wall,
+        baseline_rss_mb=baseline / MB,
+        peak_rss_mb=sampler.peak / MB,
+        peak_pss_mb=sampler.peak_pss / MB,
+        load_before=load,
+        labels=recorder.labels,
         after_last=after,
-    )  # fmt: skip
+    )
 
 
 app = typer.Typer(add_completion=False)
@@ -293,9 +314,15 @@ def main(
                 f"(arXiv interval {interval:g} s, LLM latency {llm_latency:g} s) ..."
             )
             run = run_backfill_bench(
-                labels, papers, pages, llm_latency, interval, date.fromisoformat(start),
-                Path(tmp), frozenset({server_pid}),
-            )  # fmt: skip
+                labels,
+                papers,
+                pages,
+                llm_latency,
+                interval,
+                date.fromisoformat(start),
+                Path(tmp),
+                frozenset({server_pid}),
+            )
     typer.echo(report.backfill_table(run))
     report.write_backfill(run, results)
     typer.echo(f"written: {results}")

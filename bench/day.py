@@ -101,7 +101,7 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 
 def measure_extraction(pdf: bytes, workdir: Path, repeats: int = 3) -> float:
     """Return the median seconds one in-process extraction of `pdf` takes."""
-    from tasks.extract import extract_pdf
+    from tasks.pdf.extract import extract_pdf
 
     path = workdir / "probe.pdf"
     path.write_bytes(pdf)
@@ -139,7 +139,7 @@ def _run_flow() -> tuple[float, float, Any, Any]:
 
     from config.settings import get_settings
     from flows.daily_digest import daily_digest
-    from tasks.quota import reset_quotas
+    from tasks.llm.quota import reset_quotas
 
     reset_quotas()  # a fresh process's quotas, as a scheduled run would have
     runner = ThreadPoolTaskRunner(max_workers=get_settings().max_workers)
@@ -153,15 +153,21 @@ def _run_flow() -> tuple[float, float, Any, Any]:
 
 def settings_env(arxiv: Any, gemini: Any, interval: float, data: Path, extra: dict) -> dict:
     return {
-        "DIGEST_ARXIV_API_URL": arxiv.api_url, "DIGEST_ARXIV_PDF_URL": arxiv.pdf_url,
-        "DIGEST_ARXIV_OAI_URL": arxiv.oai_url, "DIGEST_ARXIV_RSS_URL": arxiv.rss_url,
-        "DIGEST_ARXIV_MIN_INTERVAL": str(interval), "DIGEST_GEMINI_BASE_URL": gemini.url,
-        "GEMINI_API_KEY": FAKE_KEY, "DIGEST_LLM_RPM": "0", "DIGEST_LLM_JUDGE": "false",
+        "DIGEST_ARXIV_API_URL": arxiv.api_url,
+        "DIGEST_ARXIV_PDF_URL": arxiv.pdf_url,
+        "DIGEST_ARXIV_OAI_URL": arxiv.oai_url,
+        "DIGEST_ARXIV_RSS_URL": arxiv.rss_url,
+        "DIGEST_ARXIV_MIN_INTERVAL": str(interval),
+        "DIGEST_GEMINI_BASE_URL": gemini.url,
+        "GEMINI_API_KEY": FAKE_KEY,
+        "DIGEST_LLM_RPM": "0",
+        "DIGEST_LLM_JUDGE": "false",
         "DIGEST_LLM_RPD": "0",
         "DIGEST_DATA_DIR": str(data),
-        "DIGEST_DB_PATH": str(data / "digest.duckdb"), "DIGEST_OUTPUT_DIR": str(data / "posts"),
+        "DIGEST_DB_PATH": str(data / "digest.duckdb"),
+        "DIGEST_OUTPUT_DIR": str(data / "posts"),
         **extra,
-    }  # fmt: skip
+    }
 
 
 def _spacing(arxiv: Any) -> float:
@@ -209,23 +215,37 @@ def run_day_bench(
     t0, span, runs = timeline.task_runs(flow_run_id)
     _, _, rerun_runs = timeline.task_runs(rerun_id)
     return DayReport(
-        papers=papers, pages=pages, llm_latency=llm_latency, interval=interval,
-        llm_concurrency=settings.llm_concurrency, max_workers=settings.max_workers,
-        wall=wall, arxiv_requests=requests, extraction=extraction,
-        summarized=first.summarized, failures=list(first.failures),
-        rerun_wall=rerun_wall, rerun_llm_calls=rerun["llm"], rerun_downloads=rerun["pdf"],
-        rerun_arxiv_requests=rerun["arxiv"], task_runs=len(runs),
-        rerun_task_runs=len(rerun_runs), overhead_per_task=overhead,
-        peak_rss_mb=sampler.peak / MB, peak_pss_mb=sampler.peak_pss / MB,
-        baseline_rss_mb=baseline / MB, pdf_spacing=spacing,
-        before_flow=t0 - called, after_flow=called + wall - (t0 + span),
+        papers=papers,
+        pages=pages,
+        llm_latency=llm_latency,
+        interval=interval,
+        llm_concurrency=settings.llm_concurrency,
+        max_workers=settings.max_workers,
+        wall=wall,
+        arxiv_requests=requests,
+        extraction=extraction,
+        summarized=first.summarized,
+        failures=list(first.failures),
+        rerun_wall=rerun_wall,
+        rerun_llm_calls=rerun["llm"],
+        rerun_downloads=rerun["pdf"],
+        rerun_arxiv_requests=rerun["arxiv"],
+        task_runs=len(runs),
+        rerun_task_runs=len(rerun_runs),
+        overhead_per_task=overhead,
+        peak_rss_mb=sampler.peak / MB,
+        peak_pss_mb=sampler.peak_pss / MB,
+        baseline_rss_mb=baseline / MB,
+        pdf_spacing=spacing,
+        before_flow=t0 - called,
+        after_flow=called + wall - (t0 + span),
         stages=timeline.by_stage(runs),
         waits={
             "download→extract": _mean(timeline.handoff_waits(runs, "download", "extract")),
             "extract→summarize": _mean(timeline.handoff_waits(runs, "extract", "summarize")),
         },
         peak_running={s: timeline.peak_concurrency(runs, s) for s in ("extract", "summarize")},
-    )  # fmt: skip
+    )
 
 
 def _mean(values: list[float]) -> float:

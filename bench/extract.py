@@ -1,7 +1,7 @@
 """Extraction speed: our extractor against plain PyMuPDF text extraction on the same files.
 
 Generates two-column 12-page papers (tests/fakes/pdfs.py), then reports pages per second and
-figures per second for `tasks.extract.extract_pdf`, in-process and in the guarded child
+figures per second for `tasks.pdf.extract.extract_pdf`, in-process and in the guarded child
 process, next to `page.get_text()` over the same pages, as ratios from one run.
 
     uv run python -m bench.extract [--papers 12] [--pages 12]
@@ -17,8 +17,8 @@ from pathlib import Path
 import pymupdf
 import typer
 
-from tasks.extract import extract_pdf
-from tasks.guard import extract_guarded
+from tasks.pdf.extract import extract_pdf
+from tasks.pdf.guard import extract_guarded
 from tests.fakes.pdfs import make_paper_pdf, sample_spec
 
 

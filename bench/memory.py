@@ -49,8 +49,10 @@ def _memory(pid: int) -> tuple[int, int]:
         rollup = (PROC / str(pid) / "smaps_rollup").read_text()
     except (OSError, IndexError):
         return 0, 0
-    pss = next((int(line.split()[1]) * 1024 for line in rollup.splitlines()
-                if line.startswith("Pss:")), rss)  # fmt: skip
+    pss = next(
+        (int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:")),
+        rss,
+    )
     return rss, pss
 
 

@@ -22,8 +22,8 @@ import typer
 
 from bench.extract import plain_text
 from bench.pdfscore import Score, crop_verdict, load_verdicts, match_figure, score_paper
-from tasks.extract import extract_pdf
-from tasks.guard import extract_guarded
+from tasks.pdf.extract import extract_pdf
+from tasks.pdf.guard import extract_guarded
 
 DEFAULT_FOLDER = Path(__file__).resolve().parents[1] / ".." / "shared" / "realpdfs"
 RESULTS = Path(__file__).with_name("RESULTS.md")

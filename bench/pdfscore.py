@@ -9,8 +9,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from tasks.captions import FIGURE_CAPTION
-from tasks.types import Extraction, Figure
+from tasks.domain import Extraction, Figure
+from tasks.pdf.captions import FIGURE_CAPTION
 
 BBOX_SLACK = 2.0  # points: a judged crop still counts when its box moved less than this
 

@@ -40,11 +40,19 @@ def prefect_env(home: Path, api: str, base: Mapping[str, str] | None = None) -> 
     Every other PREFECT_ setting is dropped, so nothing of the caller's profile leaks in;
     telemetry is off, and the UI is on and talks to `api` (as `make ui` sets it).
     """
-    env = {k: v for k, v in (os.environ if base is None else base).items()
-           if not k.startswith("PREFECT_")}  # fmt: skip
-    env.update(PREFECT_HOME=str(home), PREFECT_API_URL=api, PREFECT_UI_ENABLED="true",
-               PREFECT_UI_API_URL=api, PREFECT_SERVER_ANALYTICS_ENABLED="false",
-               DO_NOT_TRACK="1")  # fmt: skip
+    env = {
+        k: v
+        for k, v in (os.environ if base is None else base).items()
+        if not k.startswith("PREFECT_")
+    }
+    env.update(
+        PREFECT_HOME=str(home),
+        PREFECT_API_URL=api,
+        PREFECT_UI_ENABLED="true",
+        PREFECT_UI_API_URL=api,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+    )
     return env
 
 
@@ -70,9 +78,13 @@ def prefect_server(home: Path, startup: float = STARTUP) -> Iterator[tuple[str, 
     args = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1"]
     log = home / "server.log"
     with log.open("wb") as out:
-        server = subprocess.Popen([*args, "--port", str(port)], cwd=ROOT,
-                                  env=prefect_env(home, api), stdout=out,
-                                  stderr=subprocess.STDOUT)  # fmt: skip
+        server = subprocess.Popen(
+            [*args, "--port", str(port)],
+            cwd=ROOT,
+            env=prefect_env(home, api),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + startup
         while not healthy(api):

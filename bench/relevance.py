@@ -21,10 +21,10 @@ from typing import Annotated, Any
 import typer
 
 from config.settings import Settings, Topic
-from tasks import select
-from tasks.judge import GeminiJudge, Judge, JudgedDay, judge_day, keyword_net, make_judge
-from tasks.quota import reset_quotas
-from tasks.types import Paper, Selection
+from tasks.domain import Paper, Selection
+from tasks.llm.quota import reset_quotas
+from tasks.relevance import keywords
+from tasks.relevance.judge import GeminiJudge, Judge, JudgedDay, judge_day, keyword_net, make_judge
 from tests.fakes.gemini_server import FakeGemini
 
 DATA = Path(__file__).with_name("data")
@@ -66,26 +66,39 @@ def load_day(listing: Path = LISTING, sample: int = 0) -> Day:
         rows = rows[:: len(rows) // sample][:sample]
     stamp = datetime.fromisoformat(doc["day"]).replace(tzinfo=UTC)
     papers = [
-        Paper(r["id"], r["version"], r["title"], (), r["abstract"], stamp, stamp,
-              tuple(r["categories"]), r["primary_category"])
+        Paper(
+            r["id"],
+            r["version"],
+            r["title"],
+            (),
+            r["abstract"],
+            stamp,
+            stamp,
+            tuple(r["categories"]),
+            r["primary_category"],
+        )
         for r in rows
-    ]  # fmt: skip
+    ]
     verdicts_path = listing.with_name(listing.name.replace("-listing", "-verdicts"))
     verdicts = json.loads(verdicts_path.read_text(encoding="utf-8"))["verdicts"]
     return Day(
-        doc["day"], papers,
+        doc["day"],
+        papers,
         {p.key for p, r in zip(papers, rows, strict=True) if r["label"]},
         {p.key for p, r in zip(papers, rows, strict=True) if r.get("borderline")},
         verdicts,
-    )  # fmt: skip
+    )
 
 
 def verdict_responder(verdicts: dict[str, dict[str, Any]]) -> Any:
     """Return a FakeGemini responder answering each <paper id> of a request from `verdicts`."""
 
     def respond(request: dict[str, Any]) -> str:
-        texts = [part.get("text", "") for turn in request.get("contents", [])
-                 for part in turn.get("parts", [])]  # fmt: skip
+        texts = [
+            part.get("text", "")
+            for turn in request.get("contents", [])
+            for part in turn.get("parts", [])
+        ]
         ids = dict.fromkeys(re.findall(r'<paper id="([^"]+)">', "\n".join(texts)))
         return json.dumps({"verdicts": [{"id": i, **verdicts[i]} for i in ids]})
 
@@ -97,23 +110,24 @@ def score(method: str, day: Day, kept: set[str], judged: JudgedDay | None = None
     hits = len(kept & day.relevant)
     batches = judged.batches if judged else []
     return Score(
-        method, kept,
+        method,
+        kept,
         hits / len(kept) if kept else 1.0,
         hits / len(day.relevant) if day.relevant else 1.0,
         len(batches) + (judged.failed_batches if judged else 0),
         sum(b.prompt_tokens + b.output_tokens for b in batches),
         judged.failed_batches if judged else 0,
-    )  # fmt: skip
+    )
 
 
 def run(day: Day, topic: Topic, judges: dict[str, Judge]) -> list[Score]:
     """Score the keyword step alone, the keyword net, and keyword + each judge."""
     fetched = [p for p in day.papers if set(p.categories) & set(topic.categories)]
-    keyword = select.select_papers(
+    keyword = keywords.select_papers(
         fetched, topic.name, topic.include, topic.exclude, topic.min_score
     )
     net = _kept(fetched, keyword_net(fetched, topic))
-    strict = select.select_papers(fetched, topic.name, topic.include, topic.exclude, 2.0)
+    strict = keywords.select_papers(fetched, topic.name, topic.include, topic.exclude, 2.0)
     scores = [
         score("keyword step alone", day, _kept(fetched, keyword)),
         score("keyword step alone, min_score 2", day, _kept(fetched, strict)),

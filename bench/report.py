@@ -28,8 +28,10 @@ REAL_PDFS = re.compile(r"<!-- pdf -->.*?<!-- /pdf -->", re.DOTALL)  # bench/pdf.
 BACKFILL_ANALYSIS = re.compile(
     r"<!-- backfill-analysis -->.*?<!-- /backfill-analysis -->", re.DOTALL
 )
-NO_BACKFILL_ANALYSIS = ("<!-- backfill-analysis -->\n(No analysis written for this run yet.)\n"
-                        "<!-- /backfill-analysis -->")  # fmt: skip
+NO_BACKFILL_ANALYSIS = (
+    "<!-- backfill-analysis -->\n(No analysis written for this run yet.)\n"
+    "<!-- /backfill-analysis -->"
+)
 
 
 def rows(day: DayReport) -> list[tuple[str, str]]:
@@ -37,25 +39,38 @@ def rows(day: DayReport) -> list[tuple[str, str]]:
     return [
         ("papers × pages", f"{day.papers} × {day.pages}"),
         ("wall time of the day", f"{day.wall:.1f} s"),
-        ("lower bound", f"{day.bound:.1f} s = {day.arxiv_requests} arXiv requests × "
-                        f"{day.interval:g} s + {day.llm_latency:g} s LLM + "
-                        f"{day.extraction:.2f} s extraction"),
+        (
+            "lower bound",
+            f"{day.bound:.1f} s = {day.arxiv_requests} arXiv requests × "
+            f"{day.interval:g} s + {day.llm_latency:g} s LLM + "
+            f"{day.extraction:.2f} s extraction",
+        ),
         ("efficiency (bound / wall)", f"{day.efficiency:.2f}"),
         ("summarized / failed", f"{day.summarized} / {len(day.failures)}"),
         ("rerun wall time", f"{day.rerun_wall:.1f} s ({day.rerun_ratio:.0%} of the first)"),
-        ("rerun LLM calls / downloads", f"{day.rerun_llm_calls} / {day.rerun_downloads}"
-                                        f" ({day.rerun_arxiv_requests} arXiv requests in all)"),
+        (
+            "rerun LLM calls / downloads",
+            f"{day.rerun_llm_calls} / {day.rerun_downloads}"
+            f" ({day.rerun_arxiv_requests} arXiv requests in all)",
+        ),
         ("task runs (day / rerun)", f"{day.task_runs} / {day.rerun_task_runs}"),
         ("Prefect overhead per task run", f"{day.overhead_per_task * 1000:.0f} ms"),
         ("Prefect overhead × task runs / day", f"{day.overhead_share:.1%}"),
-        ("rerun time per task run",
-         f"{day.rerun_wall / max(day.rerun_task_runs, 1) * 1000:.0f} ms"),
-        ("peak memory, process tree", f"RSS {day.peak_rss_mb:.0f} MB, PSS {day.peak_pss_mb:.0f} MB"
-                                      f" (RSS before the run: {day.baseline_rss_mb:.0f} MB)"),
-        ("flow engine outside the run", f"{day.before_flow:.1f} s before its start, "
-                                        f"{day.after_flow:.1f} s after its end"),
+        (
+            "rerun time per task run",
+            f"{day.rerun_wall / max(day.rerun_task_runs, 1) * 1000:.0f} ms",
+        ),
+        (
+            "peak memory, process tree",
+            f"RSS {day.peak_rss_mb:.0f} MB, PSS {day.peak_pss_mb:.0f} MB"
+            f" (RSS before the run: {day.baseline_rss_mb:.0f} MB)",
+        ),
+        (
+            "flow engine outside the run",
+            f"{day.before_flow:.1f} s before its start, {day.after_flow:.1f} s after its end",
+        ),
         ("mean gap between PDF requests", f"{day.pdf_spacing:.2f} s (interval {day.interval:g} s)"),
-    ]  # fmt: skip
+    ]
 
 
 def table(day: DayReport) -> str:
@@ -77,15 +92,26 @@ def targets(day: DayReport) -> list[tuple[str, str, str]]:
 
     rerun_ok = day.rerun_ratio <= 0.10 and day.rerun_llm_calls == 0 and day.rerun_downloads == 0
     return [
-        ("efficiency ≥ 0.9 at N = 40", f"{day.efficiency:.2f} (N = {day.papers})",
-         verdict(day.efficiency >= 0.9, f"{0.9 - day.efficiency:.2f} short; the day took "
-                 f"{day.wall - day.bound / 0.9:.1f} s longer than 0.9 allows")),
-        ("rerun ≤ 10% of the first, 0 LLM calls, 0 downloads",
-         f"{day.rerun_ratio:.1%}, {day.rerun_llm_calls} calls, {day.rerun_downloads} downloads",
-         verdict(rerun_ok, f"{day.rerun_ratio / 0.10:.1f}× the allowed time")),
-        ("Prefect overhead ≤ 5% of the day", f"{day.overhead_share:.1%}",
-         verdict(day.overhead_share <= 0.05, f"{day.overhead_share / 0.05:.1f}× the allowance")),
-    ]  # fmt: skip
+        (
+            "efficiency ≥ 0.9 at N = 40",
+            f"{day.efficiency:.2f} (N = {day.papers})",
+            verdict(
+                day.efficiency >= 0.9,
+                f"{0.9 - day.efficiency:.2f} short; the day took "
+                f"{day.wall - day.bound / 0.9:.1f} s longer than 0.9 allows",
+            ),
+        ),
+        (
+            "rerun ≤ 10% of the first, 0 LLM calls, 0 downloads",
+            f"{day.rerun_ratio:.1%}, {day.rerun_llm_calls} calls, {day.rerun_downloads} downloads",
+            verdict(rerun_ok, f"{day.rerun_ratio / 0.10:.1f}× the allowed time"),
+        ),
+        (
+            "Prefect overhead ≤ 5% of the day",
+            f"{day.overhead_share:.1%}",
+            verdict(day.overhead_share <= 0.05, f"{day.overhead_share / 0.05:.1f}× the allowance"),
+        ),
+    ]
 
 
 def machine() -> list[tuple[str, str]]:
@@ -106,12 +132,28 @@ def machine() -> list[tuple[str, str]]:
 def timeline_table(day: DayReport) -> str:
     """Return the per-stage timeline on the flow run's clock."""
     body = [
-        (s.stage, s.count, f"{s.first_start:.1f}", f"{s.last_end:.1f}",
-         f"{s.mean_duration:.2f}", f"{s.busy:.1f}", f"{s.mean_queued:.2f}", f"{s.max_queued:.1f}")
+        (
+            s.stage,
+            s.count,
+            f"{s.first_start:.1f}",
+            f"{s.last_end:.1f}",
+            f"{s.mean_duration:.2f}",
+            f"{s.busy:.1f}",
+            f"{s.mean_queued:.2f}",
+            f"{s.max_queued:.1f}",
+        )
         for s in day.stages
-    ]  # fmt: skip
-    header = ("stage", "runs", "first start s", "last end s", "mean run s", "sum run s",
-              "mean queued s", "max queued s")  # fmt: skip
+    ]
+    header = (
+        "stage",
+        "runs",
+        "first start s",
+        "last end s",
+        "mean run s",
+        "sum run s",
+        "mean queued s",
+        "max queued s",
+    )
     return _markdown_table(header, body)
 
 
@@ -120,11 +162,14 @@ def write(day: DayReport, path: Path) -> None:
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     kept = ANALYSIS.search(old)
     params = [
-        ("papers", day.papers), ("pages per PDF", day.pages),
+        ("papers", day.papers),
+        ("pages per PDF", day.pages),
         ("LLM latency per call", f"{day.llm_latency:g} s"),
-        ("arXiv interval", f"{day.interval:g} s"), ("DIGEST_LLM_RPM", 0),
-        ("llm_concurrency", day.llm_concurrency), ("max_workers", day.max_workers),
-    ]  # fmt: skip
+        ("arXiv interval", f"{day.interval:g} s"),
+        ("DIGEST_LLM_RPM", 0),
+        ("llm_concurrency", day.llm_concurrency),
+        ("max_workers", day.max_workers),
+    ]
     waits = [(name, f"{value:.2f} s") for name, value in day.waits.items()]
     waits += [(f"peak concurrent {s} runs", n) for s, n in day.peak_running.items()]
     text = f"""# Benchmark: one synthetic day (`make bench`)
@@ -175,43 +220,70 @@ def backfill_rows(run: BackfillReport) -> list[tuple[str, str]]:
     cores, peaks = os.cpu_count() or 1, [s.peak_pss_mb for s in run.labels]
     per_label = (run.requests["pdf"] + run.metadata_requests) / n
     return [
-        ("labels × papers × pages", f"{n} × {run.papers} × {run.pages} ({run.start} → {run.end}"
-                                    f", {len(run.no_batch)} dates without a batch)"),
-        ("scale", f"arXiv interval {run.interval:g} s (arXiv: 3 s), LLM latency "
-                  f"{run.llm_latency:g} s per call"),
+        (
+            "labels × papers × pages",
+            f"{n} × {run.papers} × {run.pages} ({run.start} → {run.end}"
+            f", {len(run.no_batch)} dates without a batch)",
+        ),
+        (
+            "scale",
+            f"arXiv interval {run.interval:g} s (arXiv: 3 s), LLM latency "
+            f"{run.llm_latency:g} s per call",
+        ),
         ("wall time of the backfill", f"{run.wall:.1f} s"),
-        ("time per label", f"mean {statistics.fmean(seconds):.1f} s, median "
-                           f"{statistics.median(seconds):.1f} s, {min(seconds):.1f}–"
-                           f"{max(seconds):.1f} s"),
-        ("CPU per label (process tree)", f"mean {run.cpu_seconds / n:.1f} s; on {cores} "
-                                         f"cores at least {run.cpu_seconds / n / cores:.1f} s"),
-        ("arXiv bound per label", f"{per_label * run.interval:.1f} s = {per_label:.1f} requests"
-                                  f" × {run.interval:g} s"),
+        (
+            "time per label",
+            f"mean {statistics.fmean(seconds):.1f} s, median "
+            f"{statistics.median(seconds):.1f} s, {min(seconds):.1f}–"
+            f"{max(seconds):.1f} s",
+        ),
+        (
+            "CPU per label (process tree)",
+            f"mean {run.cpu_seconds / n:.1f} s; on {cores} "
+            f"cores at least {run.cpu_seconds / n / cores:.1f} s",
+        ),
+        (
+            "arXiv bound per label",
+            f"{per_label * run.interval:.1f} s = {per_label:.1f} requests × {run.interval:g} s",
+        ),
         ("cumulative time vs labels", f"slope {run.slope:.2f} s per label, R² {run.fit_r2:.4f}"),
         ("growth of a label's time", f"{run.trend:+.3f} s per label (least squares)"),
-        (f"last {run.edge} / first {run.edge} labels' mean time",
-         f"wall {run.tail_ratio:.2f}, CPU {run.cpu_tail_ratio:.2f}"),
-        ("summarized / failed / LLM calls",
-         f"{sum(s.papers for s in run.labels)} / {sum(s.failures for s in run.labels)} / "
-         f"{sum(s.llm_calls for s in run.labels)}"),
-        ("peak memory, the whole backfill", _mb(run.peak_rss_mb, run.peak_pss_mb)
-                                            + f" (RSS before: {run.baseline_rss_mb:.0f} MB)"),
+        (
+            f"last {run.edge} / first {run.edge} labels' mean time",
+            f"wall {run.tail_ratio:.2f}, CPU {run.cpu_tail_ratio:.2f}",
+        ),
+        (
+            "summarized / failed / LLM calls",
+            f"{sum(s.papers for s in run.labels)} / {sum(s.failures for s in run.labels)} / "
+            f"{sum(s.llm_calls for s in run.labels)}",
+        ),
+        (
+            "peak memory, the whole backfill",
+            _mb(run.peak_rss_mb, run.peak_pss_mb) + f" (RSS before: {run.baseline_rss_mb:.0f} MB)",
+        ),
         ("peak memory, first label (one day)", _mb(first.peak_rss_mb, first.peak_pss_mb)),
-        ("peak PSS of a label: min / median / max",
-         f"{min(peaks):.0f} / {statistics.median(peaks):.0f} / {max(peaks):.0f} MB"),
+        (
+            "peak PSS of a label: min / median / max",
+            f"{min(peaks):.0f} / {statistics.median(peaks):.0f} / {max(peaks):.0f} MB",
+        ),
         ("backfill peak / one day's peak", f"PSS {run.memory_ratio:.2f}, RSS {run.rss_ratio:.2f}"),
-        ("PSS when the first / last label ended", f"{first.end_pss_mb:.0f} / "
-                                                  f"{last.end_pss_mb:.0f} MB, "
-                                                  f"{run.residual_trend:+.1f} MB per label"),
+        (
+            "PSS when the first / last label ended",
+            f"{first.end_pss_mb:.0f} / "
+            f"{last.end_pss_mb:.0f} MB, "
+            f"{run.residual_trend:+.1f} MB per label",
+        ),
         ("arXiv requests in all", f"{sum(run.requests.values())} ({_kinds(run.requests)})"),
-        ("metadata requests (API, OAI-PMH, RSS)",
-         f"{run.metadata_requests} in all, {run.metadata_requests / n:.2f} per label; first "
-         f"label {first.metadata_requests}, the others "
-         f"{sum(s.metadata_requests for s in run.labels[1:])}"),
+        (
+            "metadata requests (API, OAI-PMH, RSS)",
+            f"{run.metadata_requests} in all, {run.metadata_requests / n:.2f} per label; first "
+            f"label {first.metadata_requests}, the others "
+            f"{sum(s.metadata_requests for s in run.labels[1:])}",
+        ),
         ("PDF requests per label", f"{run.requests['pdf'] / n:.1f}"),
         ("requests after the last label", _kinds(run.after_last)),
         ("load average before (1, 5, 15 min)", " ".join(f"{x:.1f}" for x in run.load_before)),
-    ]  # fmt: skip
+    ]
 
 
 def backfill_table(run: BackfillReport) -> str:
@@ -219,9 +291,11 @@ def backfill_table(run: BackfillReport) -> str:
     width = max(len(name) for name, _ in backfill_rows(run))
     lines = [f"{name:<{width}}  {value}" for name, value in backfill_rows(run)]
     lines.append("")
-    lines += [f"{s.label}  {s.seconds:6.1f} s  CPU {s.cpu_seconds:5.1f} s  "
-              f"peak PSS {s.peak_pss_mb:5.0f} MB  {_kinds(s.requests)}"
-              for s in run.labels]  # fmt: skip
+    lines += [
+        f"{s.label}  {s.seconds:6.1f} s  CPU {s.cpu_seconds:5.1f} s  "
+        f"peak PSS {s.peak_pss_mb:5.0f} MB  {_kinds(s.requests)}"
+        for s in run.labels
+    ]
     return "\n".join(lines)
 
 
@@ -229,12 +303,18 @@ def backfill_targets(run: BackfillReport) -> list[tuple[str, str, str]]:
     """Return issue 8's backfill targets with the measured value and met / missed by how much."""
     memory_ok, linear_ok = run.memory_ratio <= 1.2, run.tail_ratio <= 1.2
     return [
-        ("backfill peak memory within 20% of a single day's", f"PSS ratio {run.memory_ratio:.2f}",
-         "met" if memory_ok else f"missed: {run.memory_ratio - 1:.0%} above one day's peak"),
-        (f"time grows linearly (read here: the last {run.edge} labels take at most 20% longer "
-         f"than the first {run.edge})", f"{run.tail_ratio:.2f} (CPU {run.cpu_tail_ratio:.2f})",
-         "met" if linear_ok else f"missed: {run.tail_ratio - 1:+.0%}"),
-    ]  # fmt: skip
+        (
+            "backfill peak memory within 20% of a single day's",
+            f"PSS ratio {run.memory_ratio:.2f}",
+            "met" if memory_ok else f"missed: {run.memory_ratio - 1:.0%} above one day's peak",
+        ),
+        (
+            f"time grows linearly (read here: the last {run.edge} labels take at most 20% longer "
+            f"than the first {run.edge})",
+            f"{run.tail_ratio:.2f} (CPU {run.cpu_tail_ratio:.2f})",
+            "met" if linear_ok else f"missed: {run.tail_ratio - 1:+.0%}",
+        ),
+    ]
 
 
 def label_table(run: BackfillReport) -> str:
@@ -242,25 +322,55 @@ def label_table(run: BackfillReport) -> str:
     body, total = [], 0.0
     for s in run.labels:
         total += s.seconds
-        body.append((s.label, s.status, s.papers, s.failures, f"{s.seconds:.1f}", f"{total:.1f}",
-                     f"{s.cpu_seconds:.1f}",
-                     f"{s.peak_rss_mb:.0f}", f"{s.peak_pss_mb:.0f}", f"{s.end_pss_mb:.0f}",
-                     s.requests.get("api", 0), s.requests.get("oai", 0),
-                     s.requests.get("pdf", 0), s.llm_calls))  # fmt: skip
-    header = ("label", "status", "papers", "failed", "s", "cumulative s", "CPU s", "peak RSS MB",
-              "peak PSS MB", "PSS at end MB", "API", "OAI-PMH", "PDF", "LLM calls")  # fmt: skip
+        body.append(
+            (
+                s.label,
+                s.status,
+                s.papers,
+                s.failures,
+                f"{s.seconds:.1f}",
+                f"{total:.1f}",
+                f"{s.cpu_seconds:.1f}",
+                f"{s.peak_rss_mb:.0f}",
+                f"{s.peak_pss_mb:.0f}",
+                f"{s.end_pss_mb:.0f}",
+                s.requests.get("api", 0),
+                s.requests.get("oai", 0),
+                s.requests.get("pdf", 0),
+                s.llm_calls,
+            )
+        )
+    header = (
+        "label",
+        "status",
+        "papers",
+        "failed",
+        "s",
+        "cumulative s",
+        "CPU s",
+        "peak RSS MB",
+        "peak PSS MB",
+        "PSS at end MB",
+        "API",
+        "OAI-PMH",
+        "PDF",
+        "LLM calls",
+    )
     return _markdown_table(header, body)
 
 
 def backfill_section(run: BackfillReport, analysis: str) -> str:
     """Return the marked backfill section of RESULTS.md."""
     params = [
-        ("labels", len(run.labels)), ("papers per label", run.papers),
-        ("pages per PDF", run.pages), ("first / last label", f"{run.start} / {run.end}"),
+        ("labels", len(run.labels)),
+        ("papers per label", run.papers),
+        ("pages per PDF", run.pages),
+        ("first / last label", f"{run.start} / {run.end}"),
         ("dates without a batch", ", ".join(map(str, run.no_batch)) or "none"),
         ("LLM latency per call", f"{run.llm_latency:g} s"),
-        ("arXiv interval", f"{run.interval:g} s"), ("DIGEST_LLM_RPM", 0),
-    ]  # fmt: skip
+        ("arXiv interval", f"{run.interval:g} s"),
+        ("DIGEST_LLM_RPM", 0),
+    ]
     return f"""<!-- backfill -->
 # Benchmark: a backfill (`make bench-backfill`)
 

@@ -2,7 +2,7 @@
 
 One day (`day_entries`, the 2024-10-07 batch) for bench/day.py, or many consecutive labels
 (`range_entries`) for bench/backfill.py, each label's papers submitted inside the window that
-tasks/calendar.py gives it, so the real fetch rebuilds exactly those batches.
+tasks/source/schedule.py gives it, so the real fetch rebuilds exactly those batches.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from tasks import calendar
+from tasks.source import schedule
 from tests.fakes.pdfs import make_paper_pdf, sample_spec
 
 DAY = date(2024, 10, 7)
@@ -37,39 +37,42 @@ def window_entries(start: datetime, end: datetime, n: int, first_number: int) ->
         stamp = start + (end - start) * (i + 0.5) / n
         iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
         subject = SUBJECTS[i % len(SUBJECTS)]
-        entries.append({
-            "arxiv_id": f"{stamp:%y%m}.{first_number + i:05d}",
-            "version": 1,
-            "title": f"Latent Diffusion Models for {subject}: Study {i}",
-            "authors": [f"Author {rng.randint(1, 999)}", f"Writer {rng.randint(1, 999)}"],
-            "abstract": f"We propose a latent diffusion model for {subject.lower()} generation. "
-            "It samples faster than prior denoising diffusion models at equal quality.",
-            "comment": "10 pages",
-            "published": iso,
-            "updated": iso,
-            "categories": ["cs.CV"],
-            "primary_category": "cs.CV",
-            "licence": CC_BY,
-        })  # fmt: skip
+        entries.append(
+            {
+                "arxiv_id": f"{stamp:%y%m}.{first_number + i:05d}",
+                "version": 1,
+                "title": f"Latent Diffusion Models for {subject}: Study {i}",
+                "authors": [f"Author {rng.randint(1, 999)}", f"Writer {rng.randint(1, 999)}"],
+                "abstract": f"We propose a latent diffusion model for {subject.lower()} "
+                "generation. "
+                "It samples faster than prior denoising diffusion models at equal quality.",
+                "comment": "10 pages",
+                "published": iso,
+                "updated": iso,
+                "categories": ["cs.CV"],
+                "primary_category": "cs.CV",
+                "licence": CC_BY,
+            }
+        )
     return entries
 
 
-def labels(first: date, count: int, holidays: calendar.Holidays = ()) -> list[date]:
+def labels(first: date, count: int, holidays: schedule.Holidays = ()) -> list[date]:
     """Return `count` consecutive batch labels from `first` on (weekends and holidays have none)."""
-    day = first if calendar.has_batch(first, holidays) else calendar.next_label(first, holidays)
+    day = first if schedule.has_batch(first, holidays) else schedule.next_label(first, holidays)
     found = [day]
     while len(found) < count:
-        found.append(calendar.next_label(found[-1], holidays))
+        found.append(schedule.next_label(found[-1], holidays))
     return found
 
 
 def range_entries(
-    days: list[date], n: int, holidays: calendar.Holidays = ()
+    days: list[date], n: int, holidays: schedule.Holidays = ()
 ) -> dict[date, list[dict]]:
     """Return, per label, `n` papers submitted inside that label's window."""
     batches = {}
     for k, day in enumerate(days):
-        batch = calendar.batch(day, holidays)
+        batch = schedule.batch(day, holidays)
         if batch is None:
             raise ValueError(f"arXiv announces no batch labelled {day}")
         batches[day] = window_entries(batch.start, batch.end, n, RANGE_NUMBERS + k * n)

@@ -44,10 +44,15 @@ class Topic(BaseModel):
         """Return what decides selection (the select and judge stages' cache key)."""
         return self.model_dump(
             include={
-                "name", "categories", "include", "exclude", "min_score", "description",
+                "name",
+                "categories",
+                "include",
+                "exclude",
+                "min_score",
+                "description",
                 "candidates",
             }
-        )  # fmt: skip
+        )
 
 
 class Settings(BaseSettings):
@@ -163,8 +168,8 @@ class Settings(BaseSettings):
 
     @property
     def user_agent(self) -> str:
-        """Return the User-Agent for arXiv requests (one builder: tasks.arxiv_http)."""
-        from tasks.arxiv_http import user_agent
+        """Return the User-Agent for arXiv requests (one builder: tasks.source.client)."""
+        from tasks.source.client import user_agent
 
         return user_agent(self.contact)
 

@@ -15,9 +15,11 @@ from config.settings import Settings, Topic, get_settings
 from flows import report
 from flows.daily_digest import TopicResult, daily_digest
 from flows.task_runner import one_cluster
-from tasks import calendar, stages, store, views
+from tasks import stages
+from tasks.domain import DayNote, Listing
 from tasks.errors import DayIncomplete, ListingUnavailable
-from tasks.types import DayNote, Listing
+from tasks.record import store, views
+from tasks.source import schedule
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,9 @@ def backfill(
 
 def finished(reports: list[DayReport]) -> State:
     """Return the backfill's final state: days left open make it "Completed with failures"."""
-    open_days = [f"{r.day} {r.topic} {r.status}" for r in reports
-                 if r.status in ("failed", "unavailable")]  # fmt: skip
+    open_days = [
+        f"{r.day} {r.topic} {r.status}" for r in reports if r.status in ("failed", "unavailable")
+    ]
     done = sum(r.status in ("ran", "complete", "skipped") for r in reports)
     message = f"{done} of {len(reports)} topic-days done" + "".join(f"; {d}" for d in open_days)
     name = "Completed with failures" if open_days else "Completed"
@@ -110,8 +113,8 @@ def prefetch(settings: Settings, topics: list[Topic], days: list[date], force: b
     queries each (a day's replacements alone take a pass down `lastUpdatedDate` from today).
     The latest label is left to its own run: it comes from the RSS feed.
     """
-    latest = calendar.latest_label(datetime.now(UTC), settings.holidays)
-    labels = [d for d in days if d < latest and not calendar.no_batch_reason(d, settings.holidays)]
+    latest = schedule.latest_label(datetime.now(UTC), settings.holidays)
+    labels = [d for d in days if d < latest and not schedule.no_batch_reason(d, settings.holidays)]
     steps = stages.Stages(settings.cache_dir / "results", settings.retry_delays)
     for topic in topics:
         todo = _unlisted(settings, topic, labels, force)
@@ -124,16 +127,25 @@ def prefetch(settings: Settings, topics: list[Topic], days: list[date], force: b
             continue
         # A label the range found nothing for is not stored: its own run asks arXiv again.
         listings = [
-            Listing(tuple(topic.categories), label,
-                    calendar.batch_window(label, settings.holidays), tuple(found[label]))
-            for label in todo if found[label]
-        ]  # fmt: skip
+            Listing(
+                tuple(topic.categories),
+                label,
+                schedule.batch_window(label, settings.holidays),
+                tuple(found[label]),
+            )
+            for label in todo
+            if found[label]
+        ]
         stages.store_results(settings.db_path, "listings", listings)
         get_run_logger().info(
-            "%s: %d papers of %d labels fetched with one range (%s → %s)%s", topic.name,
-            sum(len(x.papers) for x in listings), len(todo), todo[0], todo[-1],
+            "%s: %d papers of %d labels fetched with one range (%s → %s)%s",
+            topic.name,
+            sum(len(x.papers) for x in listings),
+            len(todo),
+            todo[0],
+            todo[-1],
             "".join(f"; {d}: none listed yet" for d in todo if not found[d]),
-        )  # fmt: skip
+        )
 
 
 def _unlisted(settings: Settings, topic: Topic, labels: list[date], force: bool) -> list[date]:
@@ -143,11 +155,12 @@ def _unlisted(settings: Settings, topic: Topic, labels: list[date], force: bool)
     holidays = settings.holidays
     with store.connect(settings.db_path, read_only=True) as con:
         return [
-            d for d in labels
+            d
+            for d in labels
             if (force or not _complete(views.load_digest(con, topic.name, d)))
-            and views.load_listing(con, topic.categories, d, calendar.batch_window(d, holidays))
+            and views.load_listing(con, topic.categories, d, schedule.batch_window(d, holidays))
             is None
-        ]  # fmt: skip
+        ]
 
 
 def _complete(row: tuple | None) -> bool:
@@ -164,7 +177,7 @@ def backfill_day(
     notify: bool = False,
 ) -> list[DayReport]:
     """Run, skip or report as complete every topic for one date."""
-    reason = calendar.no_batch_reason(day, settings.holidays)
+    reason = schedule.no_batch_reason(day, settings.holidays)
     if reason:
         note = f"{reason}: arXiv has no batch"
         stages.store_results(settings.db_path, "no-batch", [DayNote(n, day, note) for n in names])
@@ -208,6 +221,12 @@ def counted(db_path: Path, result: TopicResult, language: str) -> DayReport:
         tokens = views.day_tokens(con, result.topic, result.day, language)
     status = "unavailable" if result.unavailable else "ran"
     return DayReport(
-        result.day, result.topic, status, result.note, result.kept, len(result.failures), tokens,
+        result.day,
+        result.topic,
+        status,
+        result.note,
+        result.kept,
+        len(result.failures),
+        tokens,
         result.post,
-    )  # fmt: skip
+    )

@@ -21,7 +21,7 @@ from flows import records
 if TYPE_CHECKING:  # imported lazily at run time: commands without a flow never load Prefect
     from config.settings import Settings
     from flows.daily_digest import TopicResult
-    from tasks.types import Extraction
+    from tasks.domain import Extraction
 
 app = typer.Typer(help="Daily arXiv digests per topic, as Prefect flows.", no_args_is_help=True)
 
@@ -75,10 +75,14 @@ def _brief_console() -> None:
     """Keep tracebacks out of the terminal (the Prefect UI still gets them) unless --debug."""
     if _state["debug"]:
         return
-    loggers = [logging.getLogger(), *(
-        logger for name, logger in logging.root.manager.loggerDict.items()
-        if name.startswith("prefect") and isinstance(logger, logging.Logger)
-    )]  # fmt: skip
+    loggers = [
+        logging.getLogger(),
+        *(
+            logger
+            for name, logger in logging.root.manager.loggerDict.items()
+            if name.startswith("prefect") and isinstance(logger, logging.Logger)
+        ),
+    ]
     for logger in loggers:
         for handler in logger.handlers:
             is_console = isinstance(handler, logging.StreamHandler) and not isinstance(
@@ -114,7 +118,7 @@ def _check(llm: str | None, topics: list[str] | None) -> None:
     from config.loading import check_db_path
     from config.settings import get_settings
     from tasks.errors import ConfigError
-    from tasks.summarize import make_summarizer
+    from tasks.summary.summarizer import make_summarizer
 
     if llm not in (None, "auto", "gemini", "openai", "extractive"):
         _fail(f"--llm {llm!r} is not one of auto, gemini, openai, extractive")
@@ -133,7 +137,7 @@ def _check_channels(settings, topics: list[str] | None) -> None:
     """Raise ConfigError naming the first notify URL Apprise cannot read, by its position."""
     if not settings.notify_urls and not any(t.notify_urls for t in settings.topics):
         return
-    from tasks import deliveries
+    from tasks.record import deliveries
 
     for topic in [settings.topic(name) for name in topics] if topics else settings.topics:
         deliveries.channels(settings, topic)
@@ -188,8 +192,10 @@ def _print_result(r: TopicResult) -> None:
     if r.waiting:
         typer.echo(f"  waiting for the next run (LLM quota or budget): {', '.join(r.waiting)}")
     if r.licences_unknown:
-        typer.echo(f"  licences unknown for {r.licences_unknown} papers (arXiv's OAI-PMH failed): "
-                   "figures withheld; the next run looks them up and re-renders")  # fmt: skip
+        typer.echo(
+            f"  licences unknown for {r.licences_unknown} papers (arXiv's OAI-PMH failed): "
+            "figures withheld; the next run looks them up and re-renders"
+        )
     if r.post:
         typer.echo(f"  post: {r.post}")
 
@@ -232,8 +238,8 @@ def run(
 
 def no_batch(settings: Settings, day: date, topics: list[str] | None) -> str:
     """Return why `day` has no batch (recorded for each topic, as a run would), or ""."""
-    from tasks import calendar as cal
-    from tasks import store
+    from tasks.record import store
+    from tasks.source import schedule as cal
 
     note = cal.no_batch_note(day, settings.holidays)
     if not note:
@@ -247,7 +253,7 @@ def no_batch(settings: Settings, day: date, topics: list[str] | None) -> str:
 
 def run_plan(now: datetime, holidays: Collection[date]) -> tuple[date | None, str]:
     """Return the batch a run at `now` builds, or None and why today has none and what is next."""
-    from tasks import calendar as cal
+    from tasks.source import schedule as cal
 
     latest = cal.latest_label(now, holidays)
     today = now.astimezone(cal.EASTERN).date()
@@ -267,7 +273,7 @@ def run_plan(now: datetime, holidays: Collection[date]) -> tuple[date | None, st
 def calendar(date_: DateOpt = None) -> None:
     """Show the batch labelled a date (default: today in New York) and the next one."""
     from config.settings import get_settings
-    from tasks import calendar as arxiv_calendar
+    from tasks.source import schedule as arxiv_calendar
 
     day = date_.date() if date_ else datetime.now(arxiv_calendar.EASTERN).date()
     typer.echo(arxiv_calendar.describe(day, get_settings().holidays))
@@ -303,20 +309,32 @@ def render(
     _check(None, topic)
     days = _days(date_, start, end)
     if not settings.db_path.exists():  # a render never creates the record it reads
-        _fail(f"no database at {settings.db_path}; run `arxiv-digest run` first, or set "
-              "DIGEST_DB_PATH")  # fmt: skip
+        _fail(
+            f"no database at {settings.db_path}; run `arxiv-digest run` first, or set "
+            "DIGEST_DB_PATH"
+        )
     chosen = [settings.topic(name) for name in topic] if topic else settings.topics
     for day in days:
         for t in chosen:
             post = render_day.fn(
-                settings.db_path, t.name, t.slug, t.language, day, t.front_matter,
-                settings.output_dir, settings.figure_dir, settings.figure_policy,
-            )  # fmt: skip
+                settings.db_path,
+                t.name,
+                t.slug,
+                t.language,
+                day,
+                t.front_matter,
+                settings.output_dir,
+                settings.figure_dir,
+                settings.figure_policy,
+            )
             typer.echo(f"{t.name} {day}: {post.path if post else 'nothing stored for this day'}")
             for figure in post.missing if post else ():
-                typer.secho(f"warning: {figure} is missing, so the post's image of it is broken "
-                            f"(is DIGEST_DATA_DIR right? a run of {day} extracts it again)",
-                            fg="yellow", err=True)  # fmt: skip
+                typer.secho(
+                    f"warning: {figure} is missing, so the post's image of it is broken "
+                    f"(is DIGEST_DATA_DIR right? a run of {day} extracts it again)",
+                    fg="yellow",
+                    err=True,
+                )
 
 
 @app.command()
@@ -356,10 +374,17 @@ def backfill_table(reports: list) -> str:
     """Return the backfill's days as a text table: papers, failures, tokens, post."""
     head = ("day", "topic", "status", "papers", "failures", "tokens", "post")
     rows = [
-        (f"{r.day} {r.day:%a}", r.topic, f"{r.status} ({_short(r.note)})" if r.note else r.status,
-         str(r.papers), str(r.failures), str(r.tokens), r.post or "-")
+        (
+            f"{r.day} {r.day:%a}",
+            r.topic,
+            f"{r.status} ({_short(r.note)})" if r.note else r.status,
+            str(r.papers),
+            str(r.failures),
+            str(r.tokens),
+            r.post or "-",
+        )
         for r in reports
-    ]  # fmt: skip
+    ]
     widths = [max(len(row[i]) for row in [head, *rows]) for i in range(len(head) - 1)]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1]
@@ -379,7 +404,7 @@ def extract(
     """Show what extraction finds in a PDF and write its figures, to see why a paper came out so."""
     from config.settings import get_settings
     from tasks.errors import ExtractError
-    from tasks.guard import extract_guarded
+    from tasks.pdf.guard import extract_guarded
 
     settings = get_settings()
     arxiv_id, version = paper_of_file(pdf)
@@ -388,9 +413,15 @@ def extract(
     started = time.perf_counter()
     try:
         ex = extract_guarded(
-            pdf, arxiv_id, version, out, settings.max_figures, settings.extract_timeout,
-            settings.extract_memory_mb, settings.extract_max_pages,
-        )  # fmt: skip
+            pdf,
+            arxiv_id,
+            version,
+            out,
+            settings.max_figures,
+            settings.extract_timeout,
+            settings.extract_memory_mb,
+            settings.extract_max_pages,
+        )
     except ExtractError as exc:
         _fail(f"{pdf}: {exc.message}", 1)
     seconds = time.perf_counter() - started

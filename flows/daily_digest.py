@@ -16,8 +16,8 @@ from prefect.states import Completed, Failed, State
 from config.settings import Settings, Topic, get_settings
 from flows import report
 from flows.task_runner import SettingsTaskRunner
-from tasks import calendar, plan, quota, stages, store, views
-from tasks import judge as relevance
+from tasks import stages
+from tasks.domain import LICENCE_STAGE, Cleared, DayNote, Failure, JudgeCalls, Paper, Selection
 from tasks.errors import (
     DayIncomplete,
     DigestError,
@@ -25,8 +25,11 @@ from tasks.errors import (
     LLMConfigError,
     QuotaExhausted,
 )
-from tasks.summarize import Summarizer, make_summarizer
-from tasks.types import LICENCE_STAGE, Cleared, DayNote, Failure, JudgeCalls, Paper, Selection
+from tasks.llm import plan, quota
+from tasks.record import store, views
+from tasks.relevance import judge as relevance
+from tasks.source import schedule
+from tasks.summary.summarizer import Summarizer, make_summarizer
 
 DOWNLOADS_IN_FLIGHT = 2
 
@@ -64,7 +67,7 @@ def scheduled_day() -> date:
     """Return the latest batch label at the run's scheduled time (now, for a run by hand)."""
     from prefect.runtime import flow_run
 
-    return calendar.latest_label(flow_run.scheduled_start_time, get_settings().holidays)
+    return schedule.latest_label(flow_run.scheduled_start_time, get_settings().holidays)
 
 
 @flow(
@@ -114,11 +117,14 @@ def build_day(day: date | None, topics: list[str] | None, llm: str | None) -> li
     if settings.llm_budget_usd:
         spent = spent_today(settings)
         quota.begin_run(spent)
-        logger.info("LLM spend today (UTC) before this run: $%.4f of the daily $%.2f",
-                    spent, settings.llm_budget_usd)  # fmt: skip
+        logger.info(
+            "LLM spend today (UTC) before this run: $%.4f of the daily $%.2f",
+            spent,
+            settings.llm_budget_usd,
+        )
     day = day or scheduled_day()
     chosen = [settings.topic(name) for name in topics] if topics else settings.topics
-    note = calendar.no_batch_note(day, settings.holidays)
+    note = schedule.no_batch_note(day, settings.holidays)
     if note:
         logger.warning(note)
         notes = [DayNote(t.name, day, note) for t in chosen]
@@ -167,8 +173,12 @@ def digest_topic(
         except ListingUnavailable as exc:
             return _unavailable(settings, topic, result, exc)
     else:
-        logger.info("%s %s: %d papers from the listing a backfill fetched with its range",
-                    topic.name, day, len(papers))  # fmt: skip
+        logger.info(
+            "%s %s: %d papers from the listing a backfill fetched with its range",
+            topic.name,
+            day,
+            len(papers),
+        )
     decisions = steps.select_papers(
         papers, topic.name, topic.include, topic.exclude, topic.min_score
     )
@@ -181,8 +191,9 @@ def digest_topic(
     metadata = [*papers, *kept, *decisions, calls, *licensing]
     if not kept:  # the decisions table still tells why nothing was kept
         result.note = "no paper matched the topic"
-        steps.store_results(settings.db_path, "metadata",
-                            [*metadata, DayNote(topic.name, day, result.note)], day)  # fmt: skip
+        steps.store_results(
+            settings.db_path, "metadata", [*metadata, DayNote(topic.name, day, result.note)], day
+        )
         report.publish(settings.db_path, topic.name, topic.slug, topic.language, day, None)
         return result
     todo = _to_process(settings, topic, day, kept, summarizer, result)
@@ -194,16 +205,31 @@ def digest_topic(
     # The metadata is stored while the first downloads run: they, not the store, are the
     # day's critical path.
     store_metadata = lambda: steps.store_results(settings.db_path, "metadata", metadata, day)  # noqa: E731
-    records = _process(settings, steps, todo, topic.language, backend, model, result,
-                       started=store_metadata)  # fmt: skip
+    records = _process(
+        settings, steps, todo, topic.language, backend, model, result, started=store_metadata
+    )
     steps.store_results(settings.db_path, "results", [*waiting, *records])
     post = steps.render_day(
-        settings.db_path, topic.name, topic.slug, topic.language, day, topic.front_matter,
-        settings.output_dir, settings.figure_dir, settings.figure_policy,
-    )  # fmt: skip
+        settings.db_path,
+        topic.name,
+        topic.slug,
+        topic.language,
+        day,
+        topic.front_matter,
+        settings.output_dir,
+        settings.figure_dir,
+        settings.figure_policy,
+    )
     result.post = str(post.path) if post else None
-    report.publish(settings.db_path, topic.name, topic.slug, topic.language, day,
-                   post.path if post else None, result.reused)  # fmt: skip
+    report.publish(
+        settings.db_path,
+        topic.name,
+        topic.slug,
+        topic.language,
+        day,
+        post.path if post else None,
+        result.reused,
+    )
     if not post:  # every kept paper was a new version left out by `updated_papers = skip`
         result.note = "only new versions of papers already published (updated_papers = skip)"
         steps.store_results(settings.db_path, "no-post", [DayNote(topic.name, day, result.note)])
@@ -225,11 +251,15 @@ def _judge(
     judge = stages.TaskJudge(steps.judge_papers, found.name, found.model) if found else None
     judged = relevance.judge_day(papers, decisions, judge, topic, settings.judge_batch_size)
     if found is None:
-        logger.info("%s: no LLM judge (no key, extractive, or llm_judge off); keywords decide",
-                    topic.name)  # fmt: skip
+        logger.info(
+            "%s: no LLM judge (no key, extractive, or llm_judge off); keywords decide", topic.name
+        )
     if judged.failed_batches:
-        logger.warning("%s: %d judge batches failed; their keyword decisions stand",
-                       topic.name, judged.failed_batches)  # fmt: skip
+        logger.warning(
+            "%s: %d judge batches failed; their keyword decisions stand",
+            topic.name,
+            judged.failed_batches,
+        )
     result.prompt_tokens += sum(b.prompt_tokens for b in judged.batches)
     result.output_tokens += sum(b.output_tokens for b in judged.batches)
     result.cost_usd += sum(b.cost_usd for b in judged.batches)
@@ -263,10 +293,13 @@ def _licences(
     except (DigestError, OSError) as exc:
         unknown = [p for p in kept if not p.licence]
         result.licences_unknown = len(unknown)
-        reason = (f"licence unknown (arXiv's OAI-PMH: {exc}); figures are withheld until "
-                  "a run can look it up")  # fmt: skip
-        get_run_logger().warning("%s %s: %d licences unknown: %s", result.topic, day,
-                                 len(unknown), reason)  # fmt: skip
+        reason = (
+            f"licence unknown (arXiv's OAI-PMH: {exc}); figures are withheld until "
+            "a run can look it up"
+        )
+        get_run_logger().warning(
+            "%s %s: %d licences unknown: %s", result.topic, day, len(unknown), reason
+        )
         return kept, [Failure(p.arxiv_id, p.version, LICENCE_STAGE, reason) for p in unknown]
     return found, [Cleared(p.arxiv_id, p.version, LICENCE_STAGE) for p in found]
 
@@ -282,7 +315,7 @@ def spent_today(settings: Settings) -> float:
 
 def listed(settings: Settings, topic: Topic, day: date) -> list[Paper] | None:
     """Return the day's papers if a backfill already fetched them with its range, else None."""
-    window = calendar.batch_window(day, settings.holidays)
+    window = schedule.batch_window(day, settings.holidays)
     if window is None or not settings.db_path.exists():
         return None
     with store.connect(settings.db_path, read_only=True) as con:
@@ -290,9 +323,13 @@ def listed(settings: Settings, topic: Topic, day: date) -> list[Paper] | None:
 
 
 def _to_process(
-    settings: Settings, topic: Topic, day: date, kept: list[Paper], summarizer: Summarizer,
+    settings: Settings,
+    topic: Topic,
+    day: date,
+    kept: list[Paper],
+    summarizer: Summarizer,
     result: TopicResult,
-) -> list[Paper]:  # fmt: skip
+) -> list[Paper]:
     """Return the kept papers that still need work.
 
     Left out: new versions the topic already published when `updated_papers` is "skip", and
@@ -307,17 +344,32 @@ def _to_process(
         if settings.updated_papers == "skip":
             skipped = views.published_before(con, topic.name, day, kept)
             if skipped:
-                logger.info("%s %s: %d new versions of published papers skipped "
-                            "(updated_papers = skip)", topic.name, day, len(skipped))  # fmt: skip
+                logger.info(
+                    "%s %s: %d new versions of published papers skipped (updated_papers = skip)",
+                    topic.name,
+                    day,
+                    len(skipped),
+                )
             kept = [p for p in kept if p.key not in skipped]
         done = views.finished(
-            con, kept, language, summarizer.name, summarizer.model, prompt,
+            con,
+            kept,
+            language,
+            summarizer.name,
+            summarizer.model,
+            prompt,
             stages.EXTRACTOR_VERSION,
-        )  # fmt: skip
+        )
     if done:
         result.reused = len(done)
-        logger.info("%s %s: %d papers already summarized by %s with %s; reused from DuckDB",
-                    topic.name, day, len(done), summarizer.model, prompt)  # fmt: skip
+        logger.info(
+            "%s %s: %d papers already summarized by %s with %s; reused from DuckDB",
+            topic.name,
+            day,
+            len(done),
+            summarizer.model,
+            prompt,
+        )
     return [p for p in kept if p.key not in done]
 
 
@@ -355,8 +407,11 @@ def _process(
     ready: dict[str, deque[tuple[Paper, tuple[Any, ...]]]] = {stage: deque() for stage in limits}
     ready["download"].extend((paper, ()) for paper in kept)
     running = dict.fromkeys(limits, 0)
-    tasks = {"download": steps.download_pdf, "extract": steps.extract_pdf,
-             "summarize": steps.summarize_paper}  # fmt: skip
+    tasks = {
+        "download": steps.download_pdf,
+        "extract": steps.extract_pdf,
+        "summarize": steps.summarize_paper,
+    }
 
     def arguments(stage: str, paper: Paper, value: tuple[Any, ...]) -> tuple[Any, ...]:
         if stage == "download":

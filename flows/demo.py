@@ -30,8 +30,13 @@ def pdf_factory(papers: list[dict]):
         paper = by_key.get((arxiv_id, version))
         if paper is None:
             return None
-        spec = spec_from_metadata(paper["title"], paper["authors"], paper["abstract"],
-                                  paper.get("affiliation", ""), seed=version)  # fmt: skip
+        spec = spec_from_metadata(
+            paper["title"],
+            paper["authors"],
+            paper["abstract"],
+            paper.get("affiliation", ""),
+            seed=version,
+        )
         return make_paper_pdf(spec)[0]
 
     return make
@@ -79,10 +84,14 @@ def run_demo(data_dir: Path = Path("data/demo")) -> list:
 
 def explore(data_dir: Path) -> str:
     """Return the commands that look into what the demo made, to paste as they are."""
-    where = " ".join(f"{name}={shlex.quote(str(path))}" for name, path in (
-        ("DIGEST_DATA_DIR", data_dir), ("DIGEST_DB_PATH", data_dir / "digest.duckdb"),
-        ("DIGEST_OUTPUT_DIR", data_dir / "posts"),
-    ))  # fmt: skip
+    where = " ".join(
+        f"{name}={shlex.quote(str(path))}"
+        for name, path in (
+            ("DIGEST_DATA_DIR", data_dir),
+            ("DIGEST_DB_PATH", data_dir / "digest.duckdb"),
+            ("DIGEST_OUTPUT_DIR", data_dir / "posts"),
+        )
+    )
     commands = [
         f'papers --topic "Diffusion Models" --date {DEMO_DAY} --why',
         f'papers --topic "Diffusion Models" --date {DEMO_DAY}',

@@ -33,7 +33,7 @@ ParquetOpt = Annotated[Path, typer.Option("--parquet", help="Folder for one file
 def _reading() -> Iterator[Any]:
     """Open the configured database read-only, or stop with a message saying what to do."""
     from config.settings import get_settings
-    from tasks import store
+    from tasks.record import store
 
     db = get_settings().db_path
     if not Path(db).exists():
@@ -72,15 +72,18 @@ def _short(text: str, width: int = 60) -> str:
 
 
 def papers(
-    topic: TopicOpt = None, since: SinceOpt = None, status: StatusOpt = None,
-    day: DayOpt = None, why: WhyOpt = False,
-) -> None:  # fmt: skip
+    topic: TopicOpt = None,
+    since: SinceOpt = None,
+    status: StatusOpt = None,
+    day: DayOpt = None,
+    why: WhyOpt = False,
+) -> None:
     """List the papers each topic kept, with their stages: ok, failed, waiting or not reached.
 
     With --why, list every decision of one topic on one day instead: kept and dropped, the
     step that decided, score, the judge's confidence and the reason.
     """
-    from tasks import history
+    from tasks.record import history
 
     if why:
         topic = topic or _only_topic()
@@ -97,11 +100,22 @@ def papers(
     if not rows:
         typer.echo("no papers match")
         return
-    typer.echo(table(
-        ("day", "topic", "paper", "score", *history.STAGES, "title"),
-        [(r.day, r.topic, f"{r.arxiv_id}v{r.version}", f"{r.score:.2f}",
-          *r.stages.values(), _short(r.title)) for r in rows],
-    ))  # fmt: skip
+    typer.echo(
+        table(
+            ("day", "topic", "paper", "score", *history.STAGES, "title"),
+            [
+                (
+                    r.day,
+                    r.topic,
+                    f"{r.arxiv_id}v{r.version}",
+                    f"{r.score:.2f}",
+                    *r.stages.values(),
+                    _short(r.title),
+                )
+                for r in rows
+            ],
+        )
+    )
 
 
 def _only_topic() -> str | None:
@@ -114,28 +128,42 @@ def _only_topic() -> str | None:
 
 def _why(topic: str, day: date) -> None:
     """Print every decision `topic` made on `day`, kept first, or say why there is none."""
-    from tasks import history
+    from tasks.record import history
 
     with _reading() as con:
         found = history.decisions(con, topic, day)
         if not found:
             _fail(_no_decisions(con, topic, day), 1)
     typer.echo(f"{topic}, {day}: {history.decision_counts(found)}")
-    typer.echo(table(
-        ("kept", "paper", "step", "score", "conf", "title", "reason"),
-        [("yes" if d.kept else "no", d.key, d.decided_by, f"{d.score:.2f}",
-          "-" if d.confidence is None else f"{d.confidence:.2f}", _short(d.title, 48), d.why)
-         for d in found],
-    ))  # fmt: skip
+    typer.echo(
+        table(
+            ("kept", "paper", "step", "score", "conf", "title", "reason"),
+            [
+                (
+                    "yes" if d.kept else "no",
+                    d.key,
+                    d.decided_by,
+                    f"{d.score:.2f}",
+                    "-" if d.confidence is None else f"{d.confidence:.2f}",
+                    _short(d.title, 48),
+                    d.why,
+                )
+                for d in found
+            ],
+        )
+    )
     if any(d.decided_by == "fallback" for d in found):
-        typer.echo("fallback: the judge gave no valid answer for the paper's batch, so the "
-                   "keyword decision stands; the next run asks the judge again")  # fmt: skip
+        typer.echo(
+            "fallback: the judge gave no valid answer for the paper's batch, so the "
+            "keyword decision stands; the next run asks the judge again"
+        )
 
 
 def _no_decisions(con: Any, topic: str, day: date) -> str:
     """Return one line saying why nothing is recorded for `topic` on `day`, and what to do."""
     from config.settings import get_settings
-    from tasks import calendar, history
+    from tasks.record import history
+    from tasks.source import schedule
 
     known = history.recorded_topics(con)
     if topic not in known:
@@ -143,25 +171,30 @@ def _no_decisions(con: Any, topic: str, day: date) -> str:
             ", ".join(known) or "none yet (run `arxiv-digest run` first)"
         )
     latest = history.latest_day(con, topic)
-    closed = calendar.no_batch_reason(day, get_settings().holidays)
+    closed = schedule.no_batch_reason(day, get_settings().holidays)
     if closed:
-        return (f"arXiv announces no batch labelled {day} ({closed}), so {topic} has no "
-                f"decisions that day; the latest recorded day is {latest}")  # fmt: skip
-    return (f"no decisions recorded for {topic} on {day}; run `arxiv-digest run --date {day} "
-            f'--topic "{topic}"` first (the latest recorded day is {latest})')  # fmt: skip
+        return (
+            f"arXiv announces no batch labelled {day} ({closed}), so {topic} has no "
+            f"decisions that day; the latest recorded day is {latest}"
+        )
+    return (
+        f"no decisions recorded for {topic} on {day}; run `arxiv-digest run --date {day} "
+        f'--topic "{topic}"` first (the latest recorded day is {latest})'
+    )
 
 
 def stats() -> None:
     """Show papers per day and topic, failures by stage, and LLM tokens and cost per day."""
-    from tasks import history
+    from tasks.record import history
 
     with _reading() as con:
         per_day = history.papers_per_day(con)
         by_stage = history.failures_by_stage(con)
         cost = history.cost_per_day(con)
     typer.echo("papers per day and topic")
-    typer.echo(table(("day", "topic", "considered", "kept", "summarized", "failed", "waiting"),
-                     per_day))  # fmt: skip
+    typer.echo(
+        table(("day", "topic", "considered", "kept", "summarized", "failed", "waiting"), per_day)
+    )
     typer.echo("\nfailures by stage")
     typer.echo(table(("stage", "failed", "waiting"), by_stage) if by_stage else "none")
     typer.echo("\nLLM tokens and cost per day")
@@ -170,7 +203,7 @@ def stats() -> None:
 
 def export(parquet: ParquetOpt) -> None:
     """Write every table of the database to a Parquet file in a folder."""
-    from tasks import history
+    from tasks.record import history
 
     with _reading() as con:
         written = history.export_parquet(con, parquet)

@@ -22,8 +22,8 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 
-from tasks import history, store, views
-from tasks.views import PaperView
+from tasks.record import history, store, views
+from tasks.record.views import PaperView
 
 
 def artifact_key(*parts: str) -> str:

@@ -12,8 +12,8 @@ from datetime import date
 import typer
 
 from config.settings import Settings, Topic, get_settings
-from tasks import deliveries
-from tasks.notify import DeliveryError, TransientDeliveryError
+from tasks.post.notify import DeliveryError, TransientDeliveryError
+from tasks.record import deliveries
 
 NOTHING = "nothing to send: no post stored for this day (notify_empty sends days without one)"
 

@@ -105,7 +105,7 @@ def cluster_options(settings: Settings) -> dict[str, Any]:
 def local_cluster(**options: Any) -> Any:
     """Start a Dask cluster on this machine whose workers may start child processes.
 
-    Extraction reads each PDF in a child process (tasks/guard.py), and a daemonic process may
+    Extraction reads each PDF in a child process (tasks/pdf/guard.py), and a daemonic process may
     not have children. The nanny reads `worker.daemon` whenever it (re)starts a worker, so the
     setting stays for the life of this process, not only for the cluster's start.
     """

@@ -100,8 +100,14 @@ def run_page(base: str, flow_run_id: str) -> tuple[str, str]:
 def chromium(binary: str, action: str, url: str, budget_ms: int) -> str:
     """Run headless Chromium once (`--dump-dom` or `--screenshot=PATH`); return its stdout."""
     with tempfile.TemporaryDirectory(prefix="ui-check-") as profile:
-        args = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                f"--virtual-time-budget={budget_ms}", action, url]  # fmt: skip
+        args = [
+            binary,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--virtual-time-budget={budget_ms}",
+            action,
+            url,
+        ]
         try:
             done = subprocess.run(args, capture_output=True, text=True, timeout=120)
         except subprocess.TimeoutExpired:
@@ -146,12 +152,16 @@ def check(api: str, flow_run_id: str | None, out: Path, budget_ms: int = 15000) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.ui_check", description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--api", default=os.environ.get("PREFECT_API_URL") or DEFAULT_API,
-                        help=f"default: $PREFECT_API_URL or {DEFAULT_API}")  # fmt: skip
+    parser.add_argument(
+        "--api",
+        default=os.environ.get("PREFECT_API_URL") or DEFAULT_API,
+        help=f"default: $PREFECT_API_URL or {DEFAULT_API}",
+    )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--flow-run-id", help="the flow run to check")
-    which.add_argument("--latest", action="store_true",
-                       help=f"the latest started {FLOW} run (the default)")  # fmt: skip
+    which.add_argument(
+        "--latest", action="store_true", help=f"the latest started {FLOW} run (the default)"
+    )
     parser.add_argument("--out", type=Path, default=Path("ui-check.png"), help="screenshot path")
     args = parser.parse_args(argv)
     try:

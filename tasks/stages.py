@@ -19,29 +19,29 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 
 from config.settings import Topic, get_settings
-from tasks import (
-    calendar,
-    deliveries,
-    download,
-    fetch,
-    guard,
-    listing,
-    oai,
-    render,
-    rss,
-    select,
-    store,
-    summarize,
-    views,
+from tasks.domain import (
+    Cleared,
+    DayNote,
+    Extraction,
+    Failure,
+    JudgeCalls,
+    Listing,
+    Paper,
+    Selection,
 )
-from tasks.arxiv_http import PoliteSession
 from tasks.errors import ConfigError, ListingUnavailable, is_transient
-from tasks.judge import JUDGE_PROMPT_VERSION, JudgeBatch, make_judge
-from tasks.limiter import get_limiter
-from tasks.notify import channel as notify_channel
-from tasks.summary import SummaryRecord
-from tasks.types import Cleared, DayNote, Extraction, Failure, JudgeCalls, Listing, Paper, Selection
-from tasks.views import PaperView
+from tasks.pdf import guard
+from tasks.post import render
+from tasks.post.notify import channel as notify_channel
+from tasks.record import deliveries, store, views
+from tasks.record.views import PaperView
+from tasks.relevance import keywords
+from tasks.relevance.judge import JUDGE_PROMPT_VERSION, JudgeBatch, make_judge
+from tasks.source import api, download, listing, oai, rss, schedule
+from tasks.source.client import PoliteSession
+from tasks.source.limiter import get_limiter
+from tasks.summary import summarizer
+from tasks.summary.schema import SummaryRecord
 
 EXTRACTOR_VERSION = "extract-v5"  # bump whenever extraction changes its output
 RETRY_DELAYS = [2, 10, 30]  # the default of the `retry_delays` setting, which Stages applies
@@ -74,13 +74,13 @@ def _fetch_key(api_url: str, categories: list[str], day: date, **_: Any) -> str:
     settings = get_settings()
     recent = day >= datetime.now(UTC).date() - timedelta(days=1)
     bucket = datetime.now(UTC).strftime("%Y%m%d%H") if recent else ""
-    window = calendar.batch_window(day, settings.holidays)
+    window = schedule.batch_window(day, settings.holidays)
     return _key("fetch", api_url, settings.arxiv_rss_url, sorted(categories), day, window, bucket)
 
 
-def _source(api_url: str, settings: Any) -> fetch.ArxivSource:
+def _source(api_url: str, settings: Any) -> api.ArxivSource:
     limiter = get_limiter(settings.arxiv_min_interval, settings.arxiv_lock)
-    return fetch.ArxivSource(
+    return api.ArxivSource(
         api_url, settings.arxiv_min_interval, settings.arxiv_timeout, settings.user_agent, limiter
     )
 
@@ -105,7 +105,7 @@ def fetch_papers(api_url: str, categories: list[str], day: date) -> list[Paper]:
     that lists no paper raises `ListingUnavailable`, so no empty answer is ever cached.
     """
     settings = get_settings()
-    window = calendar.batch_window(day, settings.holidays)
+    window = schedule.batch_window(day, settings.holidays)
     if window is None:
         return []
     source = _source(api_url, settings)
@@ -114,13 +114,13 @@ def fetch_papers(api_url: str, categories: list[str], day: date) -> list[Paper]:
         with _session(settings) as session:
             return rss.rss_papers(session, source, settings.arxiv_rss_url, categories)
 
-    newest = day == calendar.latest_label(datetime.now(UTC), settings.holidays)
+    newest = day == schedule.latest_label(datetime.now(UTC), settings.holidays)
     return listing.batch_papers(source, categories, day, window, feed if newest else None)
 
 
 def _range_key(api_url: str, categories: list[str], labels: list[date]) -> str:
     holidays = get_settings().holidays
-    windows = [(label, calendar.batch_window(label, holidays)) for label in labels]
+    windows = [(label, schedule.batch_window(label, holidays)) for label in labels]
     return _key("fetch-range", api_url, sorted(categories), windows)
 
 
@@ -141,7 +141,7 @@ def _range_name() -> str:
 def fetch_range(api_url: str, categories: list[str], labels: list[date]) -> dict[date, list[Paper]]:
     """Return the papers of several past batch labels, with one paged query for all of them."""
     settings = get_settings()
-    windows = {label: calendar.batch_window(label, settings.holidays) for label in labels}
+    windows = {label: schedule.batch_window(label, settings.holidays) for label in labels}
     source = _source(api_url, settings)
     found = source.range_papers(categories, {k: w for k, w in windows.items() if w})
     if not any(found.values()):  # never cached: nothing listed at all is no answer
@@ -181,7 +181,7 @@ def select_papers(
     papers: list[Paper], topic: str, include: list[str], exclude: list[str], min_score: float
 ) -> list[Selection]:
     """Score the day's papers for a topic."""
-    return select.select_papers(papers, topic, include, exclude, min_score)
+    return keywords.select_papers(papers, topic, include, exclude, min_score)
 
 
 @task(
@@ -216,9 +216,15 @@ def extract_pdf(pdf: Path, paper: Paper, figure_dir: Path, max_figures: int) -> 
     """Read sections, affiliation, links and figures from a PDF, in a guarded child process."""
     settings = get_settings()
     extraction = guard.extract_guarded(
-        pdf, paper.arxiv_id, paper.version, figure_dir, max_figures,
-        settings.extract_timeout, settings.extract_memory_mb, settings.extract_max_pages,
-    )  # fmt: skip
+        pdf,
+        paper.arxiv_id,
+        paper.version,
+        figure_dir,
+        max_figures,
+        settings.extract_timeout,
+        settings.extract_memory_mb,
+        settings.extract_max_pages,
+    )
     return replace(extraction, extractor=EXTRACTOR_VERSION)
 
 
@@ -233,24 +239,25 @@ def extract_pdf(pdf: Path, paper: Paper, figure_dir: Path, max_figures: int) -> 
             language,
             backend,
             model,
-            summarize.PROMPT_VERSION,
+            summarizer.PROMPT_VERSION,
             extraction is not None,
         )
-    ),  # fmt: skip
+    ),
     persist_result=True,
 )
 def summarize_paper(
     paper: Paper, extraction: Extraction | None, language: str, backend: str, model: str
 ) -> SummaryRecord:
     """Summarize one paper with the chosen backend."""
-    summarizer = summarize.make_summarizer(get_settings(), backend)
-    return summarizer.summarize(paper, extraction, language)
+    chosen = summarizer.make_summarizer(get_settings(), backend)
+    return chosen.summarize(paper, extraction, language)
 
 
 def _judge_key(papers: list[Paper], topic: Topic, model: str, backend: str = "") -> str:
     # Per paper version, topic definition, model and prompt: any change asks the judge again.
-    return _key("judge", [p.key for p in papers], topic.definition(), backend, model,
-                JUDGE_PROMPT_VERSION)  # fmt: skip
+    return _key(
+        "judge", [p.key for p in papers], topic.definition(), backend, model, JUDGE_PROMPT_VERSION
+    )
 
 
 @task(
@@ -266,8 +273,10 @@ def judge_papers(papers: list[Paper], topic: Topic, model: str, backend: str = "
     """Judge one batch of a topic's keyword candidates on title and abstract."""
     found = make_judge(get_settings(), backend or None, model)  # the run's backend, as summaries
     if found is None:
-        raise ConfigError("the relevance judge needs llm_judge = true and GEMINI_API_KEY or "
-                          "DIGEST_OPENAI_BASE_URL")  # fmt: skip
+        raise ConfigError(
+            "the relevance judge needs llm_judge = true and GEMINI_API_KEY or "
+            "DIGEST_OPENAI_BASE_URL"
+        )
     return found.judge(papers, topic)
 
 
@@ -308,7 +317,7 @@ _SAVERS: dict[type, Any] = {
     Paper: lambda con, items, _day: store.save_papers(con, items),
     Listing: _each(
         lambda con, x: store.save_listing(con, x.categories, x.day, x.window, list(x.papers))
-    ),  # fmt: skip
+    ),
     Selection: lambda con, items, day: store.save_selections(con, day, items),
     JudgeCalls: _each(lambda con, x: store.save_judgements(con, x.topic, x.day, x.batches)),
     Extraction: _each(store.save_extraction),
@@ -321,9 +330,16 @@ _SAVERS: dict[type, Any] = {
 
 @task(name="render", task_run_name="render-{slug}-{day}", cache_policy=NO_CACHE)
 def render_day(
-    db_path: Path, topic: str, slug: str, language: str, day: date, front: dict,
-    output_dir: Path, figure_dir: Path, figure_policy: str,
-) -> render.Post | None:  # fmt: skip
+    db_path: Path,
+    topic: str,
+    slug: str,
+    language: str,
+    day: date,
+    front: dict,
+    output_dir: Path,
+    figure_dir: Path,
+    figure_policy: str,
+) -> render.Post | None:
     """Render the topic's post for `day` from DuckDB alone; None when nothing was kept."""
     settings = get_settings()
     layout = render.Layout(
@@ -334,9 +350,17 @@ def render_day(
         if not shown:
             return None
         post = render.render_post(
-            topic, slug, language, day, shown, front, output_dir, figure_dir, figure_policy,
+            topic,
+            slug,
+            language,
+            day,
+            shown,
+            front,
+            output_dir,
+            figure_dir,
+            figure_policy,
             layout,
-        )  # fmt: skip
+        )
         failed = sum(1 for v in shown if v.failures)
         models = sorted({v.summary.served_model or v.summary.model for v in shown if v.summary})
         prompts = sorted({v.summary.prompt_version for v in shown if v.summary})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tasks.summary import Analysis, PaperSummary, SummaryRecord
-from tasks.types import Paper
+from tasks.domain import Paper
+from tasks.summary.schema import Analysis, PaperSummary, SummaryRecord
 
 WHEN = datetime(2024, 10, 4, 12, 0, tzinfo=UTC)
 
@@ -52,5 +52,15 @@ MADE = datetime(2024, 10, 7, 1, 0, tzinfo=UTC)  # when the factory's summaries w
 
 def record(p: Paper, text: str = "内容") -> SummaryRecord:
     """Return a SummaryRecord for `p`."""
-    return SummaryRecord(p.arxiv_id, p.version, "gemini", "gemini-2.5-flash", "summary-v1", "zh",
-                         summary(text), 1200, 400, created_at=MADE)  # fmt: skip
+    return SummaryRecord(
+        p.arxiv_id,
+        p.version,
+        "gemini",
+        "gemini-2.5-flash",
+        "summary-v1",
+        "zh",
+        summary(text),
+        1200,
+        400,
+        created_at=MADE,
+    )

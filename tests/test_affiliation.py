@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pymupdf
 
-from tasks.affiliation import first_affiliation
-from tasks.pdftext import page_lines, reading_order
+from tasks.pdf.affiliation import first_affiliation
+from tasks.pdf.lines import page_lines, reading_order
 from tests.fakes.layouts import LEFT, UNICODE, done, marked, new_page, paragraph, words
 
 

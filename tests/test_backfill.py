@@ -36,10 +36,13 @@ def fakes(tmp_path_factory, prefect_harness):
     with ArxivServer(papers, pdf_factory(papers)) as arxiv:
         for key, value in {
             **arxiv.env(),
-            "DIGEST_ARXIV_MIN_INTERVAL": "0.02", "DIGEST_LLM_BACKEND": "extractive",
-            "DIGEST_DATA_DIR": str(data), "DIGEST_DB_PATH": str(data / "digest.duckdb"),
-            "DIGEST_OUTPUT_DIR": str(data / "posts"), "DIGEST_HOLIDAYS": f'["{HOLIDAY_EVENING}"]',
-        }.items():  # fmt: skip
+            "DIGEST_ARXIV_MIN_INTERVAL": "0.02",
+            "DIGEST_LLM_BACKEND": "extractive",
+            "DIGEST_DATA_DIR": str(data),
+            "DIGEST_DB_PATH": str(data / "digest.duckdb"),
+            "DIGEST_OUTPUT_DIR": str(data / "posts"),
+            "DIGEST_HOLIDAYS": f'["{HOLIDAY_EVENING}"]',
+        }.items():
             mp.setenv(key, value)
         get_settings.cache_clear()
         yield arxiv, data
@@ -69,8 +72,13 @@ def test_every_batch_runs_and_weekend_and_holiday_are_skipped_with_reason(first)
     days = by_day(first)
     assert [r.day.day for r in first] == [4, 5, 6, 7, 8, 9]
     assert {d.day: days[d].status for d in days} == {
-        4: "ran", 5: "skipped", 6: "skipped", 7: "ran", 8: "ran", 9: "skipped"
-    }  # fmt: skip
+        4: "ran",
+        5: "skipped",
+        6: "skipped",
+        7: "ran",
+        8: "ran",
+        9: "skipped",
+    }
     assert days[date(2024, 10, 5)].note.startswith("weekend")
     assert days[date(2024, 10, 9)].note.startswith("holiday")
     for day in (date(2024, 10, 4), date(2024, 10, 7), date(2024, 10, 8)):
@@ -100,17 +108,30 @@ def test_a_second_backfill_repeats_no_complete_day(fakes, first):
     arxiv.requests.clear()
     again = backfill(start=date(2024, 10, 4), end=date(2024, 10, 9), topics=[TOPIC])
     assert {r.day.day: r.status for r in again if r.status != "skipped"} == {
-        4: "complete", 7: "complete", 8: "complete"
-    }  # fmt: skip
+        4: "complete",
+        7: "complete",
+        8: "complete",
+    }
     assert [(r.papers, r.post) for r in again] == [(r.papers, r.post) for r in first]
     assert arxiv.requests == []
 
 
 def test_the_command_forces_a_day_and_prints_the_table(fakes, first):
     result = CliRunner().invoke(
-        app, ["backfill", "--start", "2024-10-07", "--end", "2024-10-07", "--topic", TOPIC,
-              "--force", "--llm", "extractive"],
-    )  # fmt: skip
+        app,
+        [
+            "backfill",
+            "--start",
+            "2024-10-07",
+            "--end",
+            "2024-10-07",
+            "--topic",
+            TOPIC,
+            "--force",
+            "--llm",
+            "extractive",
+        ],
+    )
     assert result.exit_code == 0, result.output
     row = next(line for line in result.stdout.splitlines() if line.startswith("2024-10-07"))
     assert row.split()[:6] == ["2024-10-07", "Mon", "Diffusion", "Models", "ran", "1"]
@@ -120,10 +141,12 @@ def test_the_command_forces_a_day_and_prints_the_table(fakes, first):
 def test_table_lines_up_columns():
     from flows.backfill import DayReport
 
-    text = backfill_table([
-        DayReport(date(2024, 10, 5), TOPIC, "skipped", "weekend: arXiv has no batch"),
-        DayReport(date(2024, 10, 7), TOPIC, "ran", "", 12, 1, 30512, "data/posts/x.md"),
-    ])  # fmt: skip
+    text = backfill_table(
+        [
+            DayReport(date(2024, 10, 5), TOPIC, "skipped", "weekend: arXiv has no batch"),
+            DayReport(date(2024, 10, 7), TOPIC, "ran", "", 12, 1, 30512, "data/posts/x.md"),
+        ]
+    )
     head, weekend, monday = text.splitlines()
     assert head.split() == ["day", "topic", "status", "papers", "failures", "tokens", "post"]
     assert monday.index("12") == head.index("papers")

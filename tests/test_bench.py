@@ -46,8 +46,9 @@ def test_extract_benchmark_reports_each_method(capsys):
 def test_a_tiny_backfill_reports_time_memory_and_requests_per_label(prefect_harness, tmp_path):
     from bench.backfill import START, run_backfill_bench
 
-    run = run_backfill_bench(labels=2, papers=3, pages=2, llm_latency=0.01, interval=0.01,
-                             workdir=tmp_path)  # fmt: skip
+    run = run_backfill_bench(
+        labels=2, papers=3, pages=2, llm_latency=0.01, interval=0.01, workdir=tmp_path
+    )
 
     assert [s.label for s in run.labels] == [START, START + timedelta(days=1)]
     for label in run.labels:

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from config.settings import Settings
-from tasks.calendar import (
+from tasks.source.schedule import (
     EASTERN,
     announced_at,
     batch,

@@ -17,16 +17,27 @@ from tests.fakes import arxiv_server as ax
 from tests.fakes import gemini_server as gm
 from tests.test_crash import ROOT, child_env
 
-RUN = [sys.executable, "-m", "flows.cli", "run", "--date", "2024-10-07", "--topic", faults.TOPIC,
-       "--llm", "extractive"]  # fmt: skip
+RUN = [
+    sys.executable,
+    "-m",
+    "flows.cli",
+    "run",
+    "--date",
+    "2024-10-07",
+    "--topic",
+    faults.TOPIC,
+    "--llm",
+    "extractive",
+]
 
 
 def run_cli(tmp_path: Path, pdfs: bool = True, **overrides: str) -> subprocess.CompletedProcess:
     with ax.ArxivServer(faults.entries(), faults.good_pdf if pdfs else None) as arxiv:
         with gm.FakeGemini() as gemini:
             env = {**child_env(arxiv, gemini, tmp_path / "data"), **overrides}
-            return subprocess.run(RUN, cwd=ROOT, env=env, capture_output=True, text=True,
-                                  timeout=300)  # fmt: skip
+            return subprocess.run(
+                RUN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+            )
 
 
 def error_lines(done: subprocess.CompletedProcess) -> list[str]:
@@ -35,8 +46,11 @@ def error_lines(done: subprocess.CompletedProcess) -> list[str]:
 
 @pytest.fixture(scope="module")
 def unreachable(prefect_harness, tmp_path_factory):
-    return run_cli(tmp_path_factory.mktemp("unreachable"), pdfs=False,
-                   DIGEST_ARXIV_API_URL="http://127.0.0.1:9/api/query")  # fmt: skip
+    return run_cli(
+        tmp_path_factory.mktemp("unreachable"),
+        pdfs=False,
+        DIGEST_ARXIV_API_URL="http://127.0.0.1:9/api/query",
+    )
 
 
 @pytest.fixture(scope="module")

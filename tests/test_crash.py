@@ -22,8 +22,18 @@ from tests.fakes import arxiv_server as ax
 from tests.fakes import gemini_server as gm
 
 ROOT = Path(__file__).resolve().parents[1]
-RUN = [sys.executable, "-m", "flows.cli", "run", "--date", "2024-10-07", "--llm", "gemini",
-       "--topic", faults.TOPIC]  # fmt: skip
+RUN = [
+    sys.executable,
+    "-m",
+    "flows.cli",
+    "run",
+    "--date",
+    "2024-10-07",
+    "--llm",
+    "gemini",
+    "--topic",
+    faults.TOPIC,
+]
 FRIDAY = "2410.03909"  # announced in the batch labelled 2024-10-04, the backfill's first day
 
 
@@ -43,9 +53,11 @@ def child_env(arxiv: ax.ArxivServer, gemini: gm.FakeGemini, data: Path) -> dict[
     from prefect.settings import PREFECT_API_URL
 
     return {
-        **os.environ, **faults.settings_env(arxiv, gemini, data),
-        "PREFECT_API_URL": str(PREFECT_API_URL.value()), "DIGEST_LLM_CONCURRENCY": "1",
-    }  # fmt: skip
+        **os.environ,
+        **faults.settings_env(arxiv, gemini, data),
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "DIGEST_LLM_CONCURRENCY": "1",
+    }
 
 
 def titles(gemini: gm.FakeGemini) -> list[str]:
@@ -67,8 +79,14 @@ def test_a_killed_run_resumes_without_summarizing_finished_papers_again(clean, t
         gm.FakeGemini(responder) as gemini,
     ):
         env = child_env(arxiv, gemini, data)
-        child = subprocess.Popen(RUN, cwd=ROOT, env=env, start_new_session=True,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+        child = subprocess.Popen(
+            RUN,
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + 120
             while len(gemini.requests) <= answered and time.monotonic() < deadline:
@@ -94,15 +112,27 @@ def test_a_killed_run_resumes_without_summarizing_finished_papers_again(clean, t
 def test_a_backfill_and_a_daily_run_at_once_both_complete_with_consistent_rows(clean, tmp_path):
     """Backfill 2024-10-04..07 beside the 2024-10-07 daily run: one database, one data dir."""
     data = tmp_path / "data"
-    backfill = [sys.executable, "-m", "flows.cli", "backfill", "--start", "2024-10-04",
-                "--end", "2024-10-07", "--llm", "gemini", "--topic", faults.TOPIC]  # fmt: skip
+    backfill = [
+        sys.executable,
+        "-m",
+        "flows.cli",
+        "backfill",
+        "--start",
+        "2024-10-04",
+        "--end",
+        "2024-10-07",
+        "--llm",
+        "gemini",
+        "--topic",
+        faults.TOPIC,
+    ]
     papers = [*faults.entries(), *[p for p in faults.all_entries() if p["arxiv_id"] == FRIDAY]]
     with ax.ArxivServer(papers, faults.good_pdf) as arxiv, gm.FakeGemini() as gemini:
         env = child_env(arxiv, gemini, data)
         children = [
             subprocess.Popen(
                 cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-            )  # fmt: skip
+            )
             for cmd in (backfill, RUN)
         ]
         outputs = [child.communicate(timeout=300)[0] for child in children]
@@ -129,5 +159,6 @@ def _assert_same_day(
         assert mine == clean_rows[table], table
     assert faults.headings(post) == faults.headings(clean_post)
     images = [part.split('"', 1)[0] for part in post.split('<img src="')[1:]]
-    assert images and all((data / "posts" / "2024-10-07-diffusion-models" / i).stat().st_size
-                          for i in images)  # fmt: skip
+    assert images and all(
+        (data / "posts" / "2024-10-07-diffusion-models" / i).stat().st_size for i in images
+    )

@@ -42,12 +42,16 @@ def _run_day(arxiv: ArxivServer, data: Path, runner_env: dict[str, str]) -> dict
 
     mp = pytest.MonkeyPatch()
     for key, value in {
-        **arxiv.env(), **runner_env,
-        "DIGEST_ARXIV_MIN_INTERVAL": "0.05", "DIGEST_LLM_BACKEND": "extractive",
-        "DIGEST_LLM_JUDGE": "false", "DIGEST_DATA_DIR": str(data),
-        "DIGEST_DB_PATH": str(data / "digest.duckdb"), "DIGEST_OUTPUT_DIR": str(data / "posts"),
+        **arxiv.env(),
+        **runner_env,
+        "DIGEST_ARXIV_MIN_INTERVAL": "0.05",
+        "DIGEST_LLM_BACKEND": "extractive",
+        "DIGEST_LLM_JUDGE": "false",
+        "DIGEST_DATA_DIR": str(data),
+        "DIGEST_DB_PATH": str(data / "digest.duckdb"),
+        "DIGEST_OUTPUT_DIR": str(data / "posts"),
         "DIGEST_FIGURE_POLICY": "always",
-    }.items():  # fmt: skip
+    }.items():
         mp.setenv(key, value)
     get_settings.cache_clear()
     runner_log = _Lines()
@@ -152,8 +156,9 @@ def test_daemonic_workers_are_refused_with_what_to_do():
 
     # Dask's default: worker processes are daemonic, so extraction could not start its child.
     with dask.config.set({"distributed.worker.daemon": True}):
-        cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                           dashboard_address="127.0.0.1:0")  # fmt: skip
+        cluster = distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
+        )
     with cluster, distributed.Client(cluster, set_as_default=False) as client:
         with pytest.raises(ConfigError, match="DASK_DISTRIBUTED__WORKER__DAEMON=False"):
             check_workers(client)

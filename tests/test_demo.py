@@ -31,9 +31,13 @@ def test_the_demo_prints_explore_commands_that_work_as_printed(prefect_harness, 
     outputs = []
     for command in commands:
         done = subprocess.run(
-            ["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True,
+            ["bash", "-c", command],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
             timeout=120,
-        )  # fmt: skip
+        )
         assert done.returncode == 0, (command, done.stdout, done.stderr)
         assert "error" not in done.stderr and "warning" not in done.stderr, done.stderr
         outputs.append(done.stdout)
@@ -43,8 +47,9 @@ def test_the_demo_prints_explore_commands_that_work_as_printed(prefect_harness, 
     assert render.strip().endswith("2024-10-07-diffusion-models.md")
 
     shutil.rmtree(tmp_path / "demo" / "figures")  # a database without its figures
-    done = subprocess.run(["bash", "-c", commands[-1]], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        ["bash", "-c", commands[-1]], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     warnings = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
     assert done.returncode == 0 and warnings, done.stderr
     assert all("is missing, so the post's image of it is broken" in w for w in warnings)

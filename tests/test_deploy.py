@@ -10,7 +10,7 @@ import yaml
 from prefect.flows import load_flow_from_entrypoint
 
 from flows.serve import PREFECT_YAML, ROOT, deployment_specs, to_deployment
-from tasks import calendar
+from tasks.source import schedule
 
 SPECS = {spec["name"]: spec for spec in deployment_specs()}
 FLOW_NAMES = {"daily": "daily-digest", "backfill": "backfill"}
@@ -41,12 +41,12 @@ def test_the_daily_schedule_is_the_one_the_readme_states():
 def test_each_scheduled_run_finds_the_batch_labelled_that_day():
     """At 00:30 and 06:30 New York time, Monday to Friday, the latest batch is that day's."""
     minute, hours, _, _, weekdays = SPECS["daily"]["schedules"][0]["cron"].split()
-    zone = calendar.EASTERN
+    zone = schedule.EASTERN
     assert hours.split(",") == ["0", "6"] and weekdays == "1-5"
     for day in range(7, 12):  # 2024-10-07 (Monday) to 2024-10-11 (Friday)
         for hour in hours.split(","):
             run = datetime(2024, 10, day, int(hour), int(minute), tzinfo=zone)
-            assert calendar.latest_label(run) == run.date()
+            assert schedule.latest_label(run) == run.date()
 
 
 def test_no_secret_in_the_file():

@@ -3,11 +3,11 @@ from datetime import UTC, datetime
 import pymupdf
 import pytest
 
-from tasks.arxiv_http import PoliteSession, user_agent
-from tasks.download import download_pdf, validate_pdf_bytes
+from tasks.domain import Paper
 from tasks.errors import ExtractError, TransientError, is_transient
-from tasks.limiter import Limiter
-from tasks.types import Paper
+from tasks.source.client import PoliteSession, user_agent
+from tasks.source.download import download_pdf, validate_pdf_bytes
+from tasks.source.limiter import Limiter
 from tests.fakes.arxiv_server import ArxivServer, html_page, rate_limited, slow, unavailable
 
 WHEN = datetime(2024, 10, 4, 17, 59, tzinfo=UTC)

@@ -12,10 +12,10 @@ import pymupdf
 import pytest
 import tblib.pickling_support
 
+from tasks.domain import Extraction
 from tasks.errors import ExtractError
-from tasks.extract import extract_pdf
-from tasks.links import links_in_text
-from tasks.types import Extraction
+from tasks.pdf.extract import extract_pdf
+from tasks.pdf.links import links_in_text
 from tests.fakes.pdfs import (
     FigureSpec,
     PdfTruth,

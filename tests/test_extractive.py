@@ -6,13 +6,13 @@ from datetime import date
 
 import pytest
 
-from tasks.extractive import NOT_STATED, ExtractiveSummarizer, split_sentences
-from tasks.render import render_post
-from tasks.select import Selection
-from tasks.summary import PaperSummary, SummaryRecord
-from tasks.summary_checks import check_summary
-from tasks.types import Extraction, Paper
-from tasks.views import PaperView
+from tasks.domain import Extraction, Paper
+from tasks.post.render import render_post
+from tasks.record.views import PaperView
+from tasks.relevance.keywords import Selection
+from tasks.summary.checks import check_summary
+from tasks.summary.extractive import NOT_STATED, ExtractiveSummarizer, split_sentences
+from tasks.summary.schema import PaperSummary, SummaryRecord
 from tests.test_summarize import make_paper
 
 ABSTRACT = (

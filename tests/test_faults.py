@@ -40,8 +40,8 @@ import pytest
 
 from config.settings import Settings, get_settings
 from flows.demo import SAMPLE, pdf_factory
-from tasks import store
-from tasks.quota import reset_quotas
+from tasks.llm.quota import reset_quotas
+from tasks.record import store
 from tests.conftest import TABLES
 from tests.fakes import arxiv_server as ax
 from tests.fakes import gemini_server as gm
@@ -112,13 +112,18 @@ def truncated_feed() -> bytes:
 
 def per_day_quota() -> gm.Fault:
     """Return Gemini's 429 for a spent daily quota (a QuotaFailure naming a PerDay quota)."""
-    details = [{
-        "@type": "type.googleapis.com/google.rpc.QuotaFailure",
-        "violations": [{
-            "quotaMetric": "generativelanguage.googleapis.com/generate_content_free_tier_requests",
-            "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
-        }],
-    }]  # fmt: skip
+    details = [
+        {
+            "@type": "type.googleapis.com/google.rpc.QuotaFailure",
+            "violations": [
+                {
+                    "quotaMetric": "generativelanguage.googleapis.com/"
+                    "generate_content_free_tier_requests",
+                    "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+                }
+            ],
+        }
+    ]
     error = {"code": 429, "message": gm.QUOTA_MESSAGE, "status": "RESOURCE_EXHAUSTED"}
     return gm.Fault(status=429, body={"error": {**error, "details": details}})
 
@@ -254,8 +259,11 @@ def kill_a_worker(world: World) -> None:
             if any(TARGET in p for p in world.arxiv.paths):
                 break
             time.sleep(0.01)
-        pids = {c.pid for c in psutil.net_connections("tcp")
-                if c.raddr and c.raddr.port == port and c.pid and c.pid != os.getpid()}  # fmt: skip
+        pids = {
+            c.pid
+            for c in psutil.net_connections("tcp")
+            if c.raddr and c.raddr.port == port and c.pid and c.pid != os.getpid()
+        }
         for pid in pids:  # the workers with a request to the fake arXiv in flight
             psutil.Process(pid).kill()
         world.notes["killed"] = sorted(pids)
@@ -284,8 +292,9 @@ def fill_disk(world: World) -> None:
     figures.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
         ["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(figures)],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         raise CannotRun(f"mount tmpfs: {done.stderr.strip() or done.returncode} (needs root)")
     world.undo.append(lambda: subprocess.run(["umount", "-l", str(figures)], check=False))
@@ -433,16 +442,23 @@ def environment(world_env: dict[str, str]) -> Iterator[None]:
 
 def settings_env(arxiv: ax.ArxivServer, gemini: gm.FakeGemini, data: Path) -> dict[str, str]:
     return {
-        **arxiv.env(), "DIGEST_ARXIV_MIN_INTERVAL": "0.02", "DIGEST_ARXIV_TIMEOUT": "1",
-        "DIGEST_GEMINI_BASE_URL": gemini.url, "GEMINI_API_KEY": CANARY, "DIGEST_LLM_RPM": "0",
+        **arxiv.env(),
+        "DIGEST_ARXIV_MIN_INTERVAL": "0.02",
+        "DIGEST_ARXIV_TIMEOUT": "1",
+        "DIGEST_GEMINI_BASE_URL": gemini.url,
+        "GEMINI_API_KEY": CANARY,
+        "DIGEST_LLM_RPM": "0",
         "DIGEST_LLM_RPD": "0",
-        "DIGEST_LLM_TIMEOUT": "1", "DIGEST_RETRY_DELAYS": "[0.1, 0.1, 0.1]",
-        "DIGEST_DATA_DIR": str(data), "DIGEST_DB_PATH": str(data / "digest.duckdb"),
-        "DIGEST_OUTPUT_DIR": str(data / "posts"), "DIGEST_FIGURE_POLICY": "always",
+        "DIGEST_LLM_TIMEOUT": "1",
+        "DIGEST_RETRY_DELAYS": "[0.1, 0.1, 0.1]",
+        "DIGEST_DATA_DIR": str(data),
+        "DIGEST_DB_PATH": str(data / "digest.duckdb"),
+        "DIGEST_OUTPUT_DIR": str(data / "posts"),
+        "DIGEST_FIGURE_POLICY": "always",
         "DIGEST_MAX_FIGURES": "1",
         # The relevance judge would take the first Gemini answer, and with it the injected fault.
         "DIGEST_LLM_JUDGE": "false",
-    }  # fmt: skip
+    }
 
 
 @dataclass
@@ -490,32 +506,61 @@ def run_day(world: World, capture: Capture) -> Run:
     topic = value[0] if state.is_completed() else None
     post = Path(topic.post).read_text(encoding="utf-8") if topic and topic.post else ""
     return Run(
-        state.state_details.flow_run_id, state.is_completed(), f"{state.message} {value!r}",
-        topic.failures if topic else [], topic.waiting if topic else [], post,
-        capture.lines[start:], world.arxiv.count("api") - api_before, time.monotonic() - began,
+        state.state_details.flow_run_id,
+        state.is_completed(),
+        f"{state.message} {value!r}",
+        topic.failures if topic else [],
+        topic.waiting if topic else [],
+        post,
+        capture.lines[start:],
+        world.arxiv.count("api") - api_before,
+        time.monotonic() - began,
         topic.licences_unknown if topic else 0,
-    )  # fmt: skip
+    )
 
 
 def run_command(world: World, capture: Capture) -> Run:
     """Run `arxiv-digest run` in its own process with no Prefect server: it starts its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env |= {"PYTHONPATH": world.notes["pythonpath"], "PREFECT_HOME": str(world.data / "prefect"),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}  # fmt: skip
+    env |= {
+        "PYTHONPATH": world.notes["pythonpath"],
+        "PREFECT_HOME": str(world.data / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
     (world.data / "prefect").mkdir(parents=True, exist_ok=True)
     api_before, began = world.arxiv.count("api"), time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", "--date", str(DAY), "--topic", TOPIC,
-         "--llm", "gemini"], env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "flows.cli",
+            "run",
+            "--date",
+            str(DAY),
+            "--topic",
+            TOPIC,
+            "--llm",
+            "gemini",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     posts = list((world.data / "posts").glob("*.md"))
     log = (done.stdout + done.stderr).splitlines()
     capture.lines.extend(log)  # the canary test reads these too
     return Run(
-        None, done.returncode == 0, done.stdout[-500:] + done.stderr[-500:], [], [],
-        posts[0].read_text(encoding="utf-8") if posts else "", log,
-        world.arxiv.count("api") - api_before, time.monotonic() - began,
-    )  # fmt: skip
+        None,
+        done.returncode == 0,
+        done.stdout[-500:] + done.stderr[-500:],
+        [],
+        [],
+        posts[0].read_text(encoding="utf-8") if posts else "",
+        log,
+        world.arxiv.count("api") - api_before,
+        time.monotonic() - began,
+    )
 
 
 RUNNERS = {"flow": run_day, "cli": run_command}
@@ -640,10 +685,16 @@ def table(outcomes: list[Outcome]) -> str:
     rows = [
         (o.case, "-", "not run", "-", "-", o.not_run)
         if o.not_run
-        else (o.case, str(len(o.runs)), "yes" if o.survived else "NO", str(o.lost),
-              str(o.duplicated), o.visible or "NOT SHOWN")
+        else (
+            o.case,
+            str(len(o.runs)),
+            "yes" if o.survived else "NO",
+            str(o.lost),
+            str(o.duplicated),
+            o.visible or "NOT SHOWN",
+        )
         for o in outcomes
-    ]  # fmt: skip
+    ]
     widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in [head, *rows]]
     title = f"fault injection: daily-digest on {DAY}, {len(KEPT)} papers kept of {len(IDS)}"
@@ -693,11 +744,18 @@ def test_the_canary_key_leaks_nowhere(suite):
 def test_the_daily_budget_counts_every_run_of_the_day(prefect_harness, tmp_path):
     """Past `llm_budget_usd` the papers wait; a second run the same day calls nothing."""
     prices = json.dumps({Settings().llm_model: [1_000_000.0, 0.0]})  # $1 per prompt token
-    with capturing() as capture, ax.ArxivServer(entries(), good_pdf) as arxiv, \
-            gm.FakeGemini() as gemini:  # fmt: skip
+    with (
+        capturing() as capture,
+        ax.ArxivServer(entries(), good_pdf) as arxiv,
+        gm.FakeGemini() as gemini,
+    ):
         world = World(arxiv, gemini, tmp_path)
-        env = {**settings_env(arxiv, gemini, tmp_path), "DIGEST_LLM_PRICES": prices,
-               "DIGEST_LLM_BUDGET_USD": "1", "DIGEST_LLM_CONCURRENCY": "1"}  # fmt: skip
+        env = {
+            **settings_env(arxiv, gemini, tmp_path),
+            "DIGEST_LLM_PRICES": prices,
+            "DIGEST_LLM_BUDGET_USD": "1",
+            "DIGEST_LLM_CONCURRENCY": "1",
+        }
         calls = []
         runs = []
         for budget in ("1", "1", "1000000000"):

@@ -11,11 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 import arxiv
 import pytest
 
-from tasks.arxiv_http import retry_after_seconds, user_agent
-from tasks.calendar import batch_window, next_label
 from tasks.errors import FetchError, TransientError, is_transient
-from tasks.fetch import ArxivSource, paper_from_result
-from tasks.limiter import Limiter
+from tasks.source.api import ArxivSource, paper_from_result
+from tasks.source.client import retry_after_seconds, user_agent
+from tasks.source.limiter import Limiter
+from tasks.source.schedule import batch_window, next_label
 from tests.fakes.arxiv_server import (
     ArxivServer,
     error_feed,

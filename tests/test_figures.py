@@ -6,8 +6,8 @@ from pathlib import Path
 
 from pymupdf import Rect
 
-from tasks.extract import extract_pdf
-from tasks.types import Extraction
+from tasks.domain import Extraction
+from tasks.pdf.extract import extract_pdf
 from tests.fakes.layouts import (
     BODY,
     LEFT,

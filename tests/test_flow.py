@@ -44,13 +44,17 @@ def day_run(tmp_path_factory, prefect_harness):
     with ArxivServer(papers, serve_pdf) as arxiv, FakeGemini(_responder) as gemini:
         for key, value in {
             **arxiv.env(),
-            "DIGEST_ARXIV_MIN_INTERVAL": "0.05", "DIGEST_GEMINI_BASE_URL": gemini.url,
-            "GEMINI_API_KEY": CANARY, "DIGEST_DATA_DIR": str(data), "DIGEST_LLM_RPM": "0",
+            "DIGEST_ARXIV_MIN_INTERVAL": "0.05",
+            "DIGEST_GEMINI_BASE_URL": gemini.url,
+            "GEMINI_API_KEY": CANARY,
+            "DIGEST_DATA_DIR": str(data),
+            "DIGEST_LLM_RPM": "0",
             "DIGEST_LLM_RPD": "0",
             "DIGEST_LLM_JUDGE": "false",
             "DIGEST_DB_PATH": str(data / "digest.duckdb"),
-            "DIGEST_OUTPUT_DIR": str(data / "posts"), "DIGEST_FIGURE_POLICY": "always",
-        }.items():  # fmt: skip
+            "DIGEST_OUTPUT_DIR": str(data / "posts"),
+            "DIGEST_FIGURE_POLICY": "always",
+        }.items():
             mp.setenv(key, value)
         get_settings.cache_clear()
         from flows.daily_digest import daily_digest
@@ -69,9 +73,18 @@ def day_run(tmp_path_factory, prefect_harness):
     get_settings.cache_clear()
     with duckdb.connect(str(data / "digest.duckdb"), read_only=True) as con:
         rows_again = _dump(con)
-    yield dict(first=first[0], second=second[0], counts=counts, again=again, rows=rows,
-               rows_again=rows_again, data=data, papers=papers, failures=failures,
-               retried=retried)  # fmt: skip
+    yield dict(
+        first=first[0],
+        second=second[0],
+        counts=counts,
+        again=again,
+        rows=rows,
+        rows_again=rows_again,
+        data=data,
+        papers=papers,
+        failures=failures,
+        retried=retried,
+    )
 
 
 def _dump(con) -> dict[str, list]:

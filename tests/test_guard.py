@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tasks.errors import ExtractError
-from tasks.guard import extract_guarded, run_guarded
+from tasks.pdf.guard import extract_guarded, run_guarded
 from tests.fakes.pdfs import make_bad_pdfs, make_paper_pdf, sample_spec
 
 

@@ -14,10 +14,10 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import pytest
 
-from tasks import store, views
-from tasks.latex import readable
-from tasks.render import render_post
-from tasks.types import Extraction, Failure, Figure, Paper, Selection
+from tasks.domain import Extraction, Failure, Figure, Paper, Selection
+from tasks.post.latex import readable
+from tasks.post.render import render_post
+from tasks.record import store, views
 from tests.factories import record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,9 +42,12 @@ PNG = bytes.fromhex(
     "3a7e9b550000000a49444154789c63680000008200816cf6a12d0000000049454e44ae426082"
 )
 # Addresses in the sample's abstracts, as a reader expects them linked.
-SAMPLE_LINKS = {"https://egoallo.github.io/", "https://github.com/caradryanl/CopyMark",
-                "https://github.com/Darkbblue/generic-diffusion-feature",
-                "https://github.com/NUS-HPC-AI-Lab/"}  # fmt: skip
+SAMPLE_LINKS = {
+    "https://egoallo.github.io/",
+    "https://github.com/caradryanl/CopyMark",
+    "https://github.com/Darkbblue/generic-diffusion-feature",
+    "https://github.com/NUS-HPC-AI-Lab/",
+}
 # The site's typography (marked's smartypants) curls quotes: that is the blog's choice.
 STRAIGHT = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 VOID = {"img", "br", "hr", "meta", "link", "input", "wbr", "source"}
@@ -72,27 +75,45 @@ def _sample_papers() -> list[Paper]:
 
 def _paper(e: dict) -> Paper:
     return Paper(
-        arxiv_id=e["arxiv_id"], version=e["version"], title=e["title"],
-        authors=tuple(e["authors"]), abstract=e["abstract"],
+        arxiv_id=e["arxiv_id"],
+        version=e["version"],
+        title=e["title"],
+        authors=tuple(e["authors"]),
+        abstract=e["abstract"],
         published=datetime.fromisoformat(e["published"]),
         updated=datetime.fromisoformat(e["updated"] or e["published"]),
-        categories=tuple(e["categories"]), primary_category=e["primary_category"],
-        comment=e.get("comment", ""), licence=e["licence"],
-    )  # fmt: skip
+        categories=tuple(e["categories"]),
+        primary_category=e["primary_category"],
+        comment=e.get("comment", ""),
+        licence=e["licence"],
+    )
 
 
 def _hostile_paper() -> Paper:
     sample = _sample_papers()[0]
     return Paper(
-        arxiv_id="hep-th/9901001", version=2, title=HOSTILE, abstract=HOSTILE_ABSTRACT,
-        authors=(HOSTILE, "<img src=x onerror=alert(1)>"), comment=HOSTILE,
-        published=sample.published, updated=sample.updated,
+        arxiv_id="hep-th/9901001",
+        version=2,
+        title=HOSTILE,
+        abstract=HOSTILE_ABSTRACT,
+        authors=(HOSTILE, "<img src=x onerror=alert(1)>"),
+        comment=HOSTILE,
+        published=sample.published,
+        updated=sample.updated,
         licence="http://creativecommons.org/licenses/by/4.0/",
-    )  # fmt: skip
+    )
 
 
-def _store(con, topic: str, day: date, p: Paper, figure_dir: Path, text: str, caption: str,
-           summarized: bool = True):  # fmt: skip
+def _store(
+    con,
+    topic: str,
+    day: date,
+    p: Paper,
+    figure_dir: Path,
+    text: str,
+    caption: str,
+    summarized: bool = True,
+):
     """Store `p` as kept by `topic` on `day`, with two figures written to `figure_dir`."""
     figures = []
     for i in (1, 2):
@@ -101,10 +122,18 @@ def _store(con, topic: str, day: date, p: Paper, figure_dir: Path, text: str, ca
         figures.append(Figure(i, i, (0.0, 0.0, 1.0, 1.0), f"{caption} {i}", 1, 1, "sha", name))
     store.save_papers(con, [p])
     store.save_selections(con, day, [Selection(p.arxiv_id, p.version, topic, True, 2.0)])
-    store.save_extraction(con, Extraction(
-        p.arxiv_id, p.version, 9, {}, text, ("javascript:alert(1)", "https://github.com/a_b/c~d"),
-        tuple(figures),
-    ))  # fmt: skip
+    store.save_extraction(
+        con,
+        Extraction(
+            p.arxiv_id,
+            p.version,
+            9,
+            {},
+            text,
+            ("javascript:alert(1)", "https://github.com/a_b/c~d"),
+            tuple(figures),
+        ),
+    )
     if summarized:
         store.save_summary(con, record(p, text))
 
@@ -121,22 +150,37 @@ def _fill(db: Path, figure_dir: Path) -> Posts:
     v3 = replace(hostile, version=3, announce_type="replace")
     with store.connect(db) as con:
         for p in sample:
-            _store(con, "Diffusion Models", DAY, p, figure_dir, "内容", f"Figure: {p.title}",
-                   summarized=p is not failed)  # fmt: skip
-        store.save_failure(con, Failure(failed.arxiv_id, failed.version, "summarize",
-                                        "429 quota exhausted: retry tomorrow"))  # fmt: skip
+            _store(
+                con,
+                "Diffusion Models",
+                DAY,
+                p,
+                figure_dir,
+                "内容",
+                f"Figure: {p.title}",
+                summarized=p is not failed,
+            )
+        store.save_failure(
+            con,
+            Failure(
+                failed.arxiv_id, failed.version, "summarize", "429 quota exhausted: retry tomorrow"
+            ),
+        )
         _store(con, "Hostile", HOSTILE_DAY, hostile, figure_dir, HOSTILE, HOSTILE)
         store.save_failure(con, Failure(hostile.arxiv_id, hostile.version, "summarize", HOSTILE))
         for p in (v2, fresh):
-            _store(con, "Diffusion Models", LATER, p, figure_dir, "内容", "Figure",
-                   summarized=p is v2)  # fmt: skip
+            _store(
+                con, "Diffusion Models", LATER, p, figure_dir, "内容", "Figure", summarized=p is v2
+            )
         store.save_failure(con, Failure(fresh.arxiv_id, 1, "summarize", WAITING))
         _store(con, "Hostile", LATER, v3, figure_dir, HOSTILE, HOSTILE)
         store.save_failure(con, Failure(v3.arxiv_id, 3, "extract", HOSTILE))
-    return {("Diffusion Models", "diffusion-models", DAY): (sample, []),
-            ("Hostile", "hostile", HOSTILE_DAY): ([hostile], []),
-            ("Diffusion Models", "diffusion-models", LATER): ([fresh], [v2]),
-            ("Hostile", "hostile", LATER): ([], [v3])}  # fmt: skip
+    return {
+        ("Diffusion Models", "diffusion-models", DAY): (sample, []),
+        ("Hostile", "hostile", HOSTILE_DAY): ([hostile], []),
+        ("Diffusion Models", "diffusion-models", LATER): ([fresh], [v2]),
+        ("Hostile", "hostile", LATER): ([], [v3]),
+    }
 
 
 @dataclass(frozen=True)
@@ -157,14 +201,16 @@ def built(tmp_path_factory) -> Built:
     for (topic, slug, day), (new, newer) in _fill(db, figure_dir).items():
         with store.connect(db, read_only=True) as con:
             shown = views.load_day(con, topic, day, "zh")
-        post = render_post(topic, slug, "zh", day, shown, {"author": "Kedreamix"}, out,
-                           figure_dir)  # fmt: skip
+        post = render_post(topic, slug, "zh", day, shown, {"author": "Kedreamix"}, out, figure_dir)
         papers[post.path.stem], updated[post.path.stem] = new, newer
     shutil.copytree(out, site / "source" / "_posts", dirs_exist_ok=True)
     run = subprocess.run(
         ["node", str(site / "node_modules" / "hexo" / "bin" / "hexo"), "generate"],
-        cwd=site, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     log = run.stdout + run.stderr
     assert run.returncode == 0, log
     # Hexo skips a post it cannot read and still exits 0: look for each page.

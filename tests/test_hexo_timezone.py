@@ -13,9 +13,13 @@ from tests.test_hexo import built  # noqa: F401  (the rendered posts and their s
 
 @pytest.mark.parametrize(
     ("timezone", "machine"),
-    [("Asia/Shanghai", "UTC"), ("America/Los_Angeles", "UTC"),
-     ("Asia/Shanghai", "Asia/Shanghai"), ("America/Los_Angeles", "America/Los_Angeles")],
-)  # fmt: skip
+    [
+        ("Asia/Shanghai", "UTC"),
+        ("America/Los_Angeles", "UTC"),
+        ("Asia/Shanghai", "Asia/Shanghai"),
+        ("America/Los_Angeles", "America/Los_Angeles"),
+    ],
+)
 def test_every_post_is_filed_under_its_day(built, tmp_path, timezone, machine):  # noqa: F811
     site = tmp_path / "site"
     ignore = shutil.ignore_patterns("node_modules", "public", "db.json")
@@ -25,8 +29,12 @@ def test_every_post_is_filed_under_its_day(built, tmp_path, timezone, machine): 
         config.write(f"timezone: {timezone}\n")
     run = subprocess.run(
         ["node", str(site / "node_modules" / "hexo" / "bin" / "hexo"), "generate"],
-        cwd=site, capture_output=True, text=True, timeout=120, env={**os.environ, "TZ": machine},
-    )  # fmt: skip
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TZ": machine},
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     for stem in built.pages:
         day = stem[:10].replace("-", "/")  # 2024-10-07-diffusion-models -> 2024/10/07

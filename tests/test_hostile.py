@@ -77,7 +77,7 @@ def test_a_path_like_id_is_refused_at_the_door_and_never_becomes_a_path(day):
     with duckdb.connect(str(data / "digest.duckdb"), read_only=True) as con:
         keyed = con.execute(
             "SELECT table_name FROM duckdb_columns() WHERE column_name = 'arxiv_id'"
-        ).fetchall()  # fmt: skip
+        ).fetchall()
         for (table,) in keyed:
             ids = con.execute(f"SELECT arxiv_id FROM {table}").fetchall()
             assert (EVIL_ID,) not in ids, table

@@ -10,9 +10,10 @@ import pytest
 
 from bench import relevance
 from config.settings import Settings, Topic
-from tasks import judge, select, stages
+from tasks import stages
 from tasks.errors import JudgeError
-from tasks.quota import reset_quotas
+from tasks.llm.quota import reset_quotas
+from tasks.relevance import judge, keywords
 from tests.factories import paper
 from tests.fakes.gemini_server import FakeGemini, answer, client_error
 
@@ -38,10 +39,14 @@ def ids_in(request_body: dict) -> list[str]:
 def says_yes(request_body: dict) -> str:
     """Answer relevant for every paper whose id ends in an even digit before the version."""
     verdicts = [
-        {"id": i, "relevant": int(i.split("v")[0][-1]) % 2 == 0, "confidence": 0.9,
-         "reason": "named in the test"}
+        {
+            "id": i,
+            "relevant": int(i.split("v")[0][-1]) % 2 == 0,
+            "confidence": 0.9,
+            "reason": "named in the test",
+        }
         for i in ids_in(request_body)
-    ]  # fmt: skip
+    ]
     return json.dumps({"verdicts": verdicts})
 
 
@@ -72,7 +77,7 @@ def day(n: int) -> list:
 
 
 def keyword(papers: list) -> list:
-    return select.select_papers(papers, TOPIC.name, TOPIC.include, TOPIC.exclude, TOPIC.min_score)
+    return keywords.select_papers(papers, TOPIC.name, TOPIC.include, TOPIC.exclude, TOPIC.min_score)
 
 
 def test_candidates_are_judged_in_batches_and_the_rest_stay_keyword_decisions(fake, gemini):
@@ -100,8 +105,9 @@ def test_the_prompt_delimits_papers_as_data_and_carries_the_description(fake, ge
 
 def test_a_missing_id_is_retried_once_then_the_batch_falls_back_to_keywords(fake, gemini):
     papers = day(3)
-    short = json.dumps({"verdicts": [
-        {"id": "2606.17000v1", "relevant": False, "confidence": 1, "reason": "x"}]})  # fmt: skip
+    short = json.dumps(
+        {"verdicts": [{"id": "2606.17000v1", "relevant": False, "confidence": 1, "reason": "x"}]}
+    )
     fake.inject(answer(short), answer(short))
     judged = judge.judge_day(papers, keyword(papers), gemini, TOPIC)
     assert len(fake.requests) == 2  # the batch and its one retry, nothing more

@@ -20,7 +20,7 @@ from prefect.logging.handlers import APILogHandler
 from config.settings import get_settings
 from flows import report
 from flows.demo import SAMPLE, pdf_factory
-from tasks import history, store
+from tasks.record import history, store
 from tests.fakes.arxiv_server import ArxivServer
 from tests.fakes.gemini_server import FakeGemini
 
@@ -54,12 +54,17 @@ def runs(tmp_path_factory, prefect_harness):
     ):
         for key, value in {
             **arxiv.env(),
-            "DIGEST_ARXIV_MIN_INTERVAL": "0.05", "DIGEST_GEMINI_BASE_URL": llm.url,
-            "GEMINI_API_KEY": "judge-flow-key", "DIGEST_DATA_DIR": str(data),
-            "DIGEST_LLM_RPM": "0", "DIGEST_LLM_RPD": "0", "DIGEST_LLM_JUDGE": "true",
-            "DIGEST_JUDGE_BATCH_SIZE": str(BATCH), "DIGEST_DB_PATH": str(data / "digest.duckdb"),
+            "DIGEST_ARXIV_MIN_INTERVAL": "0.05",
+            "DIGEST_GEMINI_BASE_URL": llm.url,
+            "GEMINI_API_KEY": "judge-flow-key",
+            "DIGEST_DATA_DIR": str(data),
+            "DIGEST_LLM_RPM": "0",
+            "DIGEST_LLM_RPD": "0",
+            "DIGEST_LLM_JUDGE": "true",
+            "DIGEST_JUDGE_BATCH_SIZE": str(BATCH),
+            "DIGEST_DB_PATH": str(data / "digest.duckdb"),
             "DIGEST_OUTPUT_DIR": str(data / "posts"),
-        }.items():  # fmt: skip
+        }.items():
             env.setenv(key, value)
         done["first"] = _run(llm, data)
         done["again"] = _run(llm, data)

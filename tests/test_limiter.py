@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.limiter import Limiter, get_limiter
+from tasks.source.limiter import Limiter, get_limiter
 
 
 def run_in_threads(limiter: Limiter, count: int, hold: float = 0.0) -> list[tuple[float, float]]:

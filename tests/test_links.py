@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pymupdf
 
-from tasks.extract import extract_pdf
+from tasks.pdf.extract import extract_pdf
 from tests.fakes.layouts import LEFT, done, marked, new_page, paragraph, words
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks import listing
-from tasks.calendar import batch_window
 from tasks.errors import FetchError, ListingUnavailable
-from tasks.fetch import ArxivSource
-from tasks.limiter import Limiter
+from tasks.source import listing
+from tasks.source.api import ArxivSource
+from tasks.source.limiter import Limiter
+from tasks.source.schedule import batch_window
 from tests.factories import paper
 from tests.fakes.arxiv_server import ArxivServer
 

@@ -19,14 +19,15 @@ import duckdb
 import pytest
 
 from config.settings import Settings
-from tasks import models, plan, store
-from tasks.chat import QuotaSettings
+from tasks.domain import Selection
 from tasks.errors import LLMConfigError, QuotaExhausted, SummaryError, TransientError
-from tasks.judge import parse_verdicts
-from tasks.quota import begin_requests, cost_usd, reset_quotas
-from tasks.sampling import SamplingSettings
-from tasks.summarize import GeminiSummarizer, OpenAISummarizer
-from tasks.types import Selection
+from tasks.llm import models, plan
+from tasks.llm.chat import QuotaSettings
+from tasks.llm.quota import begin_requests, cost_usd, reset_quotas
+from tasks.llm.sampling import SamplingSettings
+from tasks.record import store
+from tasks.relevance.judge import parse_verdicts
+from tasks.summary.summarizer import GeminiSummarizer, OpenAISummarizer
 from tests import factories
 from tests import test_faults as faults
 from tests.fakes import arxiv_server as ax
@@ -319,7 +320,7 @@ def test_an_ambiguous_bare_id_stays_unknown():
 
 def test_a_routed_model_is_named_by_duckdb_the_post_and_the_run_report(tmp_path):
     from flows.report import paper_rows
-    from tasks import views
+    from tasks.record import views
     from tests.test_render import _render, _view
 
     p = factories.paper()

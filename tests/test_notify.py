@@ -9,9 +9,10 @@ import duckdb
 import pytest
 
 from config.settings import Settings, Topic
-from tasks import deliveries, notify, store
 from tasks.errors import ConfigError
-from tasks.notify import Digest, Item
+from tasks.post import notify
+from tasks.post.notify import Digest, Item
+from tasks.record import deliveries, store
 from tests.fakes.receivers import JsonReceiver, SmtpReceiver
 
 DAY = date(2024, 10, 7)

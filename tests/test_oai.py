@@ -6,13 +6,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tasks.arxiv_http import PoliteSession, user_agent
-from tasks.calendar import batch_window
+from tasks.domain import Paper
 from tasks.errors import FetchError, TransientError, is_transient
-from tasks.fetch import ArxivSource
-from tasks.limiter import Limiter
-from tasks.oai import licence_of, licences, oai_set, with_licences
-from tasks.types import Paper
+from tasks.source.api import ArxivSource
+from tasks.source.client import PoliteSession, user_agent
+from tasks.source.limiter import Limiter
+from tasks.source.oai import licence_of, licences, oai_set, with_licences
+from tasks.source.schedule import batch_window
 from tests.fakes.arxiv_server import ArxivServer, Reply, rate_exceeded, rate_limited
 
 ROOT = Path(__file__).parents[1]
@@ -111,9 +111,15 @@ def test_papers_with_a_licence_cost_no_request():
 
 
 def test_old_style_ids_and_papers_without_licence():
-    entry = {**PAPERS[0], "arxiv_id": "hep-th/9901001", "categories": ["hep-th"],
-             "primary_category": "hep-th", "licence": "", "updated": "1999-01-04T10:00:00Z",
-             "published": "1999-01-04T10:00:00Z"}  # fmt: skip
+    entry = {
+        **PAPERS[0],
+        "arxiv_id": "hep-th/9901001",
+        "categories": ["hep-th"],
+        "primary_category": "hep-th",
+        "licence": "",
+        "updated": "1999-01-04T10:00:00Z",
+        "published": "1999-01-04T10:00:00Z",
+    }
     old = paper("hep-th/9901001", "1999-01-04T10:00:00", "hep-th")
     with ArxivServer([entry]) as server:
         (filled,) = with_licences(session(), server.oai_url, [old])
@@ -163,10 +169,18 @@ def test_a_non_xml_error_page_is_a_fetch_error():
 
 @pytest.mark.parametrize(
     ("category", "group"),
-    [("cs.CV", "cs"), ("eess.IV", "eess"), ("stat.ML", "stat"), ("math.OC", "math"),
-     ("q-bio.NC", "q-bio"), ("hep-th", "physics"), ("physics.flu-dyn", "physics"),
-     ("astro-ph.GA", "physics"), ("cond-mat.stat-mech", "physics")],
-)  # fmt: skip
+    [
+        ("cs.CV", "cs"),
+        ("eess.IV", "eess"),
+        ("stat.ML", "stat"),
+        ("math.OC", "math"),
+        ("q-bio.NC", "q-bio"),
+        ("hep-th", "physics"),
+        ("physics.flu-dyn", "physics"),
+        ("astro-ph.GA", "physics"),
+        ("cond-mat.stat-mech", "physics"),
+    ],
+)
 def test_oai_set_is_the_subject_group(category, group):
     assert oai_set(category) == group
 

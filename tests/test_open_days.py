@@ -64,8 +64,11 @@ def cli(*args: str) -> Said:
     env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()}
     done = subprocess.run(
         [sys.executable, "-m", "flows.cli", *args, "--topic", TOPIC],
-        env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return Said(done.returncode, done.stdout + done.stderr)
 
 
@@ -164,8 +167,14 @@ def test_the_final_state_tells_a_day_with_failures_and_an_open_day_apart():
     from tasks.errors import DayIncomplete
 
     clean = TopicResult(TOPIC, date(2024, 10, 7), kept=12)
-    failed = TopicResult(TOPIC, date(2024, 10, 7), kept=12, failures=["x extract: bad"],
-                         waiting=["y"], licences_unknown=3)  # fmt: skip
+    failed = TopicResult(
+        TOPIC,
+        date(2024, 10, 7),
+        kept=12,
+        failures=["x extract: bad"],
+        waiting=["y"],
+        licences_unknown=3,
+    )
     empty = TopicResult("Other", date(2024, 10, 7), unavailable=True, note="arXiv listed none")
     assert (outcome([clean]).name, outcome([clean]).message) == (
         "Completed",

@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from config.settings import Settings, get_settings
 from flows.demo import SAMPLE, pdf_factory
-from tasks import judge
 from tasks.errors import (
     ConfigError,
     JudgeError,
@@ -23,9 +22,10 @@ from tasks.errors import (
     SummaryError,
     TransientError,
 )
-from tasks.quota import cost_usd, reset_quotas
-from tasks.store import WAITING
-from tasks.summarize import (
+from tasks.llm.quota import cost_usd, reset_quotas
+from tasks.record.store import WAITING
+from tasks.relevance import judge
+from tasks.summary.summarizer import (
     PROMPT_VERSION,
     GeminiSummarizer,
     OpenAISummarizer,
@@ -101,8 +101,10 @@ def test_request_is_what_the_chat_completions_api_expects(fake):
     assert request.headers["authorization"] == f"Bearer {KEY}"
     body = request.body
     assert (body["model"], body["response_format"], body["stream"]) == (
-        MODEL, {"type": "json_object"}, False,
-    )  # fmt: skip
+        MODEL,
+        {"type": "json_object"},
+        False,
+    )
     system, user = body["messages"]
     assert (system["role"], user["role"]) == ("system", "user")
     assert "Simplified Chinese" in system["content"]
@@ -142,10 +144,14 @@ def test_429_without_retry_after_is_transient_without_a_delay(fake):
 
 @pytest.mark.parametrize(
     "fault",
-    [server_error(500), server_error(503), raw_body(502, "<html>Bad Gateway</html>"),
-     raw_body(200, "<html>captive portal</html>")],
+    [
+        server_error(500),
+        server_error(503),
+        raw_body(502, "<html>Bad Gateway</html>"),
+        raw_body(200, "<html>captive portal</html>"),
+    ],
     ids=["500", "503", "502 html", "200 html"],
-)  # fmt: skip
+)
 def test_5xx_and_unreadable_bodies_are_transient(fake, fault):
     fake.inject(fault)
     with pytest.raises(TransientError):
@@ -275,8 +281,9 @@ def test_the_judge_batches_candidates_and_records_tokens_and_cost(fake):
 
 def test_a_missing_id_is_retried_once_then_the_judge_fails(fake):
     papers = day(3)[:3]
-    short = json.dumps({"verdicts": [
-        {"id": "2606.17000v1", "relevant": True, "confidence": 1, "reason": "x"}]})  # fmt: skip
+    short = json.dumps(
+        {"verdicts": [{"id": "2606.17000v1", "relevant": True, "confidence": 1, "reason": "x"}]}
+    )
     fake.inject(answer(short), answer(short))
     with pytest.raises(JudgeError, match="missing id 2606.17001v1") as caught:
         openai_judge(fake).judge(papers, TOPIC)
@@ -300,8 +307,14 @@ BASE = "http://127.0.0.1:11434/v1"
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    names = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_API_KEY", "DIGEST_LLM_BACKEND",
-             "DIGEST_OPENAI_BASE_URL", "DIGEST_LLM_JUDGE")  # fmt: skip
+    names = (
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+        "OPENAI_API_KEY",
+        "DIGEST_LLM_BACKEND",
+        "DIGEST_OPENAI_BASE_URL",
+        "DIGEST_LLM_JUDGE",
+    )
     for name in names:
         monkeypatch.delenv(name, raising=False)
 
@@ -360,8 +373,10 @@ def test_the_judge_follows_the_runs_backend(clean_env):
 def test_gemini_keeps_its_own_name_and_model(clean_env):
     gemini = GeminiSummarizer("g", "gemini-2.5-flash")
     assert (gemini.name, gemini.model, repr(gemini)) == (
-        "gemini", "gemini-2.5-flash", "GeminiSummarizer(model='gemini-2.5-flash')",
-    )  # fmt: skip
+        "gemini",
+        "gemini-2.5-flash",
+        "GeminiSummarizer(model='gemini-2.5-flash')",
+    )
 
 
 def test_cli_llm_openai_without_a_base_url_is_one_line(shipped_settings, monkeypatch):
@@ -390,13 +405,18 @@ def title_of(request) -> str:
 def day_env(arxiv: ArxivServer, fake: FakeOpenAI, data, **extra: str) -> dict[str, str]:
     return {
         **arxiv.env(),
-        "DIGEST_ARXIV_MIN_INTERVAL": "0.05", "DIGEST_OPENAI_BASE_URL": fake.url,
-        "OPENAI_API_KEY": CANARY, "DIGEST_LLM_MODEL": MODEL,
-        "DIGEST_LLM_PRICES": json.dumps(PRICES), "DIGEST_LLM_RPM": "0",
-        "DIGEST_DATA_DIR": str(data), "DIGEST_DB_PATH": str(data / "digest.duckdb"),
-        "DIGEST_OUTPUT_DIR": str(data / "posts"), "DIGEST_RETRY_DELAYS": "[0.1, 0.1, 0.1]",
+        "DIGEST_ARXIV_MIN_INTERVAL": "0.05",
+        "DIGEST_OPENAI_BASE_URL": fake.url,
+        "OPENAI_API_KEY": CANARY,
+        "DIGEST_LLM_MODEL": MODEL,
+        "DIGEST_LLM_PRICES": json.dumps(PRICES),
+        "DIGEST_LLM_RPM": "0",
+        "DIGEST_DATA_DIR": str(data),
+        "DIGEST_DB_PATH": str(data / "digest.duckdb"),
+        "DIGEST_OUTPUT_DIR": str(data / "posts"),
+        "DIGEST_RETRY_DELAYS": "[0.1, 0.1, 0.1]",
         **extra,
-    }  # fmt: skip
+    }
 
 
 def invalid_json_for(title: str):
@@ -457,8 +477,11 @@ def test_the_day_takes_one_chat_call_per_paper_and_one_judge_call(whole_day):
 
 
 def test_summary_rows_carry_backend_model_prompt_version_language_and_tokens(whole_day):
-    found = rows(whole_day["data"], "SELECT backend, model, prompt_version, language, "
-                 "prompt_tokens, output_tokens, cost_usd FROM summaries")  # fmt: skip
+    found = rows(
+        whole_day["data"],
+        "SELECT backend, model, prompt_version, language, "
+        "prompt_tokens, output_tokens, cost_usd FROM summaries",
+    )
     assert len(found) == 12
     for backend, model, prompt_version, language, prompt, output, cost in found:
         assert (backend, model, prompt_version, language) == ("openai", MODEL, PROMPT_VERSION, "zh")
@@ -504,8 +527,16 @@ def spent_day(tmp_path_factory, prefect_harness):
         fake.responder = invalid_json_for(bad)
         second = run_day(env)
         second_calls = [title_of(r) for r in fake.requests]
-    yield dict(first=first, second=second, first_calls=first_calls, second_calls=second_calls,
-               waiting=waiting, titles=titles, bad=bad, data=data)  # fmt: skip
+    yield dict(
+        first=first,
+        second=second,
+        first_calls=first_calls,
+        second_calls=second_calls,
+        waiting=waiting,
+        titles=titles,
+        bad=bad,
+        data=data,
+    )
 
 
 def test_a_spent_quota_leaves_the_rest_waiting(spent_day):

@@ -7,8 +7,8 @@ import time
 import pytest
 
 from tasks.errors import QuotaExhausted, TransientError
-from tasks.quota import cost_usd, reset_quotas
-from tasks.summarize import GeminiSummarizer, QuotaSettings
+from tasks.llm.quota import cost_usd, reset_quotas
+from tasks.summary.summarizer import GeminiSummarizer, QuotaSettings
 from tests.factories import paper
 from tests.fakes.gemini_server import FakeGemini, Fault, rate_limited
 
@@ -16,8 +16,10 @@ PRICES = {"flash": [0.30, 2.50], "lite": [0.10, 0.40]}
 
 
 def daily_quota() -> Fault:
-    violation = {"quotaMetric": "generativelanguage.googleapis.com/generate_content_requests",
-                 "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier"}  # fmt: skip
+    violation = {
+        "quotaMetric": "generativelanguage.googleapis.com/generate_content_requests",
+        "quotaId": "GenerateRequestsPerDayPerProjectPerModel-FreeTier",
+    }
     details = [{"@type": "type.googleapis.com/google.rpc.QuotaFailure", "violations": [violation]}]
     error = {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}
     return Fault(status=429, body={"error": {**error, "details": details}})

@@ -1,4 +1,4 @@
-"""The read-only commands `papers`, `stats` and `export` on a database filled by tasks.store."""
+"""The read-only commands `papers`, `stats` and `export` on a database the store filled."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 
 from config.settings import Topic, get_settings
 from flows.cli import app
-from tasks import judge, select, store
-from tasks.quota import reset_quotas
-from tasks.types import Extraction, Failure, Selection
+from tasks.domain import Extraction, Failure, Selection
+from tasks.llm.quota import reset_quotas
+from tasks.record import store
+from tasks.relevance import judge, keywords
 from tests.factories import paper, record
 from tests.fakes.gemini_server import FakeGemini
 
@@ -60,8 +61,16 @@ def _run(*args):
 
 def test_papers_lists_each_kept_paper_with_its_stages(db):
     head, *rows = _run("papers")
-    assert head.split() == ["day", "topic", "paper", "score", "download", "extract", "summarize",
-                            "title"]  # fmt: skip
+    assert head.split() == [
+        "day",
+        "topic",
+        "paper",
+        "score",
+        "download",
+        "extract",
+        "summarize",
+        "title",
+    ]
     assert [r.split()[:7] for r in rows] == [
         ["2024-10-07", "Diffusion", "Models", "2410.00001v1", "2.50", "ok", "ok"],
         ["2024-10-07", "Diffusion", "Models", "2410.00002v1", "2.50", "ok", "failed"],
@@ -111,8 +120,19 @@ def test_stats_counts_papers_failures_and_cost(db):
 def test_export_writes_one_parquet_file_per_table(db, tmp_path):
     out = tmp_path / "export"
     written = _run("export", "--parquet", str(out))
-    tables = {"papers", "selections", "extractions", "figures", "summaries", "failures",
-              "digests", "judgements", "listings", "deliveries", "schema_version"}  # fmt: skip
+    tables = {
+        "papers",
+        "selections",
+        "extractions",
+        "figures",
+        "summaries",
+        "failures",
+        "digests",
+        "judgements",
+        "listings",
+        "deliveries",
+        "schema_version",
+    }
     assert sorted(written) == sorted(str(out / f"{t}.parquet") for t in tables)
     with duckdb.connect() as con, duckdb.connect(str(db), read_only=True) as source:
         for t in tables:
@@ -139,9 +159,13 @@ def test_a_missing_database_or_a_bad_status_is_one_line(tmp_path, monkeypatch, d
 
 
 TOPIC = Topic(
-    name="Diffusion Models", slug="diffusion-models", categories=["cs.CV"],
-    include=["diffusion model"], candidates=["image generation"], exclude=["heat diffusion"],
-)  # fmt: skip
+    name="Diffusion Models",
+    slug="diffusion-models",
+    categories=["cs.CV"],
+    include=["diffusion model"],
+    candidates=["image generation"],
+    exclude=["heat diffusion"],
+)
 JUDGED = paper("2410.00011")
 REJECTED = paper("2410.00012", title="Image generation with GANs", abstract="A GAN.")
 PHYSICAL = paper("2410.00013", title="Heat diffusion in rods", abstract="Heat diffusion.")
@@ -156,7 +180,7 @@ def judged_db(tmp_path, monkeypatch):
     reset_quotas()
     with FakeGemini(judge=verdicts) as fake:
         gemini = judge.GeminiJudge("records-key", "gemini-2.5-flash", fake.url, timeout=5)
-        keyword = select.select_papers(papers, TOPIC.name, TOPIC.include, TOPIC.exclude)
+        keyword = keywords.select_papers(papers, TOPIC.name, TOPIC.include, TOPIC.exclude)
         decided = judge.judge_selection(papers, keyword, gemini, TOPIC, batch_size=1)
     path = tmp_path / "judged.duckdb"
     with store.connect(path) as con:
@@ -201,8 +225,9 @@ def test_why_lists_every_decision_kept_first_with_its_step_and_reason(judged_db)
 
 
 def test_why_explains_keyword_decisions_recorded_before_the_judge(db):
-    counts, _, *rows = _run("papers", "--topic", "Diffusion Models", "--date", "2024-10-07",
-                            "--why")  # fmt: skip
+    counts, _, *rows = _run(
+        "papers", "--topic", "Diffusion Models", "--date", "2024-10-07", "--why"
+    )
     assert counts.endswith("4 decisions, 3 kept, 1 dropped: 4 by keywords")
     assert [r.split()[:3] for r in rows] == [
         ["yes", "2410.00001v1", "keyword"],
@@ -216,17 +241,23 @@ def test_why_explains_keyword_decisions_recorded_before_the_judge(db):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--topic", "NeRF", "--date", "2024-10-07"],
-         "no decisions recorded for topic 'NeRF'; recorded topics: Diffusion Models"),
-        (["--topic", "Diffusion Models", "--date", "2024-10-10"],
-         "no decisions recorded for Diffusion Models on 2024-10-10; run `arxiv-digest run "
-         '--date 2024-10-10 --topic "Diffusion Models"` first (the latest recorded day is '
-         "2024-10-07)"),
-        (["--topic", "Diffusion Models", "--date", "2024-10-05"],
-         "arXiv announces no batch labelled 2024-10-05 (weekend), so Diffusion Models has no "
-         "decisions that day; the latest recorded day is 2024-10-07"),
+        (
+            ["--topic", "NeRF", "--date", "2024-10-07"],
+            "no decisions recorded for topic 'NeRF'; recorded topics: Diffusion Models",
+        ),
+        (
+            ["--topic", "Diffusion Models", "--date", "2024-10-10"],
+            "no decisions recorded for Diffusion Models on 2024-10-10; run `arxiv-digest run "
+            '--date 2024-10-10 --topic "Diffusion Models"` first (the latest recorded day is '
+            "2024-10-07)",
+        ),
+        (
+            ["--topic", "Diffusion Models", "--date", "2024-10-05"],
+            "arXiv announces no batch labelled 2024-10-05 (weekend), so Diffusion Models has no "
+            "decisions that day; the latest recorded day is 2024-10-07",
+        ),
     ],
-)  # fmt: skip
+)
 def test_why_without_a_record_is_one_line(judged_db, args, message):
     result = runner.invoke(app, ["papers", *args, "--why"])
     assert result.exit_code == 1

@@ -5,10 +5,10 @@ from datetime import date
 import pytest
 import yaml
 
-from tasks.latex import readable
-from tasks.render import Layout, attr, figures_allowed, inline, render_post, url
-from tasks.types import Extraction, Failure, Figure, Selection
-from tasks.views import PaperView, Previous
+from tasks.domain import Extraction, Failure, Figure, Selection
+from tasks.post.latex import readable
+from tasks.post.render import Layout, attr, figures_allowed, inline, render_post, url
+from tasks.record.views import PaperView, Previous
 from tests.factories import paper, record
 
 DAY, NEXT = date(2024, 10, 7), date(2024, 10, 8)
@@ -17,21 +17,38 @@ HOSTILE = "{{ x }} {% raw %} {# gone #} <script>alert(1)</script> </details> [a]
 
 
 def _view(p, fig_path="2410.03665v1-fig1.png", failures=(), summary=True, previously=None):
-    figure = Figure(1, 1, (0, 0, 1, 1), "Figure 1: A <b>real</b> {{figure}}", 300, 200, "h",
-                    fig_path)  # fmt: skip
-    ex = Extraction(p.arxiv_id, p.version, 4, {}, "UC Berkeley", ("https://github.com/a/b",),
-                    (figure,))  # fmt: skip
-    return PaperView(p, Selection(p.arxiv_id, p.version, "Diffusion Models", True, 3.0), ex,
-                     record(p) if summary else None, tuple(failures), previously)  # fmt: skip
+    figure = Figure(
+        1, 1, (0, 0, 1, 1), "Figure 1: A <b>real</b> {{figure}}", 300, 200, "h", fig_path
+    )
+    ex = Extraction(
+        p.arxiv_id, p.version, 4, {}, "UC Berkeley", ("https://github.com/a/b",), (figure,)
+    )
+    return PaperView(
+        p,
+        Selection(p.arxiv_id, p.version, "Diffusion Models", True, 3.0),
+        ex,
+        record(p) if summary else None,
+        tuple(failures),
+        previously,
+    )
 
 
 def _render(tmp_path, views, policy="licensed", layout=HEXO, language="zh"):
     figs = tmp_path / "figs"
     figs.mkdir(exist_ok=True)
     (figs / "2410.03665v1-fig1.png").write_bytes(b"\x89PNG fake")
-    return render_post("Diffusion Models", "diffusion-models", language, DAY, views,
-                       {"author": "Kedreamix", "tags": ["Diffusion Models"], "toc": ""},
-                       tmp_path / "out", figs, policy, layout)  # fmt: skip
+    return render_post(
+        "Diffusion Models",
+        "diffusion-models",
+        language,
+        DAY,
+        views,
+        {"author": "Kedreamix", "tags": ["Diffusion Models"], "toc": ""},
+        tmp_path / "out",
+        figs,
+        policy,
+        layout,
+    )
 
 
 def test_inline_makes_hostile_text_inert():
@@ -67,10 +84,18 @@ def test_post_has_the_reference_structure(tmp_path):
     assert meta["llm_models"] == ["gemini-2.5-flash"]
     assert meta["prompt_versions"] == ["summary-v1"]
     assert "gemini-2.5-flash" in body and "# 2024-10-07 更新" in body
-    for part in ("## A Diffusion Model for Things", "**Authors:Ada Lovelace, Alan Turing**",
-                 "[PDF](https://arxiv.org/pdf/2410.03665v1) NeurIPS 2024", "**Summary**",
-                 "**Key Takeaways**", "UC Berkeley", "[代码](https://github.com/a/b)",
-                 '<img src="2410.03665v1-fig1.png"', "<details>", "</details>"):  # fmt: skip
+    for part in (
+        "## A Diffusion Model for Things",
+        "**Authors:Ada Lovelace, Alan Turing**",
+        "[PDF](https://arxiv.org/pdf/2410.03665v1) NeurIPS 2024",
+        "**Summary**",
+        "**Key Takeaways**",
+        "UC Berkeley",
+        "[代码](https://github.com/a/b)",
+        '<img src="2410.03665v1-fig1.png"',
+        "<details>",
+        "</details>",
+    ):
         assert part in body, part
     assert post.figures == (
         tmp_path / "out" / "2024-10-07-diffusion-models" / "2410.03665v1-fig1.png",
@@ -115,8 +140,12 @@ def test_front_matter_leaves_out_fields_without_a_value(tmp_path):
 
 
 def test_hostile_metadata_cannot_escape(tmp_path):
-    p = paper(title=HOSTILE + " ---", abstract=HOSTILE, comment=HOSTILE,
-              authors=("<img src=x onerror=alert(1)>",))  # fmt: skip
+    p = paper(
+        title=HOSTILE + " ---",
+        abstract=HOSTILE,
+        comment=HOSTILE,
+        authors=("<img src=x onerror=alert(1)>",),
+    )
     text = _render(
         tmp_path, [_view(p, failures=[Failure(p.arxiv_id, 1, "download", HOSTILE)])]
     ).text
@@ -139,19 +168,30 @@ def test_figures_follow_the_licence_policy(tmp_path):
 
 def test_failed_paper_still_appears_with_its_reason(tmp_path):
     p = paper()
-    text = _render(tmp_path, [_view(p, failures=[Failure(p.arxiv_id, 1, "summarize", "quota")],
-                                    summary=False)]).text  # fmt: skip
+    text = _render(
+        tmp_path, [_view(p, failures=[Failure(p.arxiv_id, 1, "summarize", "quota")], summary=False)]
+    ).text
     assert "## A Diffusion Model for Things" in text and "quota" in text
     assert "**Summary**" not in text
 
 
 def test_failures_are_listed_again_at_the_end_and_waiting_is_not_failing(tmp_path):
     failed, waiting = paper("2410.00001"), paper("2410.00002")
-    text = _render(tmp_path, [
-        _view(failed, failures=[Failure(failed.arxiv_id, 1, "extract", "bad <xref> {{x}}")]),
-        _view(waiting, summary=False, failures=[
-            Failure(waiting.arxiv_id, 1, "summarize", "429; the paper waits for the next run")]),
-    ]).text  # fmt: skip
+    text = _render(
+        tmp_path,
+        [
+            _view(failed, failures=[Failure(failed.arxiv_id, 1, "extract", "bad <xref> {{x}}")]),
+            _view(
+                waiting,
+                summary=False,
+                failures=[
+                    Failure(
+                        waiting.arxiv_id, 1, "summarize", "429; the paper waits for the next run"
+                    )
+                ],
+            ),
+        ],
+    ).text
     assert "> ⚠️ 未能完成（extract）：bad &lt;xref&gt; &#123;&#123;x&#125;&#125;" in text
     assert "> ⏳ 等待下次运行（summarize）：429" in text and "未能完成（summarize）" not in text
     end = text[text.rindex("<details>") :]
@@ -187,8 +227,9 @@ def test_an_updated_paper_is_listed_once_under_updated(tmp_path):
 
 def test_the_updated_part_in_english(tmp_path):
     v2 = paper(version=2)
-    text = _render(tmp_path, [_view(v2, previously=Previous(date(2024, 10, 4), 1))],
-                   language="en").text  # fmt: skip
+    text = _render(
+        tmp_path, [_view(v2, previously=Previous(date(2024, 10, 4), 1))], language="en"
+    ).text
     assert "\n## Updated papers\n" in text and "v1 published 2024-10-04" in text
 
 
@@ -213,7 +254,7 @@ def test_markdown_format_has_plain_front_matter_and_figures_under_the_base_url(t
 @pytest.mark.parametrize("setting", ["updated", "new", "skip"])
 def test_two_days_from_the_database_show_a_new_version_once(tmp_path, monkeypatch, setting):
     from config.settings import get_settings
-    from tasks import store
+    from tasks.record import store
     from tasks.stages import render_day
 
     db, out = tmp_path / "d.duckdb", tmp_path / "out"
@@ -227,8 +268,10 @@ def test_two_days_from_the_database_show_a_new_version_once(tmp_path, monkeypatc
     monkeypatch.setenv("DIGEST_UPDATED_PAPERS", setting)
     get_settings.cache_clear()
     try:
-        posts = [render_day.fn(db, "DM", "dm", "zh", day, {}, out, tmp_path, "licensed")
-                 for day in (DAY, NEXT)]  # fmt: skip
+        posts = [
+            render_day.fn(db, "DM", "dm", "zh", day, {}, out, tmp_path, "licensed")
+            for day in (DAY, NEXT)
+        ]
     finally:
         get_settings.cache_clear()
     first, second = (p.text.split("---\n", 2)[2] for p in posts)

@@ -13,10 +13,10 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 from config.settings import get_settings
 from flows.demo import SAMPLE, pdf_factory
 from flows.report import artifact_key, body, decision_rows, paper_rows, preview
-from tasks import history, store
-from tasks.extractive import ExtractiveSummarizer
-from tasks.types import Extraction, Failure, Selection
-from tasks.views import PaperView
+from tasks.domain import Extraction, Failure, Selection
+from tasks.record import history, store
+from tasks.record.views import PaperView
+from tasks.summary.extractive import ExtractiveSummarizer
 from tests.factories import paper, record
 from tests.fakes.arxiv_server import ArxivServer
 
@@ -26,15 +26,13 @@ DAY = date(2024, 10, 7)
 JUDGED = dict(step="judge", reason="a latent diffusion model is the method", confidence=0.92)
 
 
-def view(
-    arxiv_id: str, *, extracted: bool, summarized: bool, failures=(), **decision
-) -> PaperView:  # fmt: skip
+def view(arxiv_id: str, *, extracted: bool, summarized: bool, failures=(), **decision) -> PaperView:
     p = paper(arxiv_id)
     return PaperView(
         paper=p,
         selection=Selection(
             p.arxiv_id, 1, "Diffusion Models", True, 2.456, ("diffusion model",), **decision
-        ),  # fmt: skip
+        ),
         extraction=Extraction(p.arxiv_id, 1, 9) if extracted else None,
         summary=record(p) if summarized else None,
         failures=tuple(Failure(p.arxiv_id, 1, stage, reason) for stage, reason in failures),
@@ -42,12 +40,20 @@ def view(
 
 
 def test_rows_give_each_stage_its_status_and_the_reasons():
-    rows = paper_rows([
-        view("2410.00001", extracted=True, summarized=True),
-        view("2410.00002", extracted=False, summarized=True, failures=[("extract", "bad xref")]),
-        view("2410.00003", extracted=False, summarized=False,
-             failures=[("download", "HTTP 404"), ("summarize", "placeholder text")]),
-    ])  # fmt: skip
+    rows = paper_rows(
+        [
+            view("2410.00001", extracted=True, summarized=True),
+            view(
+                "2410.00002", extracted=False, summarized=True, failures=[("extract", "bad xref")]
+            ),
+            view(
+                "2410.00003",
+                extracted=False,
+                summarized=False,
+                failures=[("download", "HTTP 404"), ("summarize", "placeholder text")],
+            ),
+        ]
+    )
     stages = [(r["download"], r["extract"], r["summarize"]) for r in rows]
     assert stages == [("ok", "ok", "ok"), ("ok", "failed", "ok"), ("failed", "-", "failed")]
     assert [r["tokens"] for r in rows] == [1600, 1600, 0]
@@ -56,8 +62,9 @@ def test_rows_give_each_stage_its_status_and_the_reasons():
 
 
 def test_preview_lists_failures_then_the_post_without_front_matter():
-    rows = paper_rows([view("2410.00002", extracted=False, summarized=True,
-                            failures=[("extract", "bad xref")])])  # fmt: skip
+    rows = paper_rows(
+        [view("2410.00002", extracted=False, summarized=True, failures=[("extract", "bad xref")])]
+    )
     post = "---\ntitle: x\n---\n\n## A paper\n"
     text = preview("Diffusion Models", date(2024, 10, 7), post, rows)
     assert text.startswith("# Diffusion Models, 2024-10-07\n\n1 papers, 1 with failures, 1600")
@@ -72,11 +79,17 @@ def test_artifact_keys_are_what_prefect_accepts():
 
 
 def test_rows_say_which_step_kept_each_paper_and_why():
-    rows = paper_rows([
-        view("2410.00001", extracted=True, summarized=True, **JUDGED),
-        view("2410.00002", extracted=True, summarized=True,
-             reason="keyword step alone (no LLM judge): score 2.456 >= 1"),
-    ])  # fmt: skip
+    rows = paper_rows(
+        [
+            view("2410.00001", extracted=True, summarized=True, **JUDGED),
+            view(
+                "2410.00002",
+                extracted=True,
+                summarized=True,
+                reason="keyword step alone (no LLM judge): score 2.456 >= 1",
+            ),
+        ]
+    )
     assert [(r["step"], r["reason"]) for r in rows] == [
         ("judge", "a latent diffusion model is the method; matched: diffusion model"),
         (
@@ -98,12 +111,31 @@ def _decide(con, arxiv_id: str, kept: bool, score: float, **decision) -> None:
 
 def test_the_decisions_table_has_every_decision_kept_first():
     with store.connect(":memory:") as con:
-        _decide(con, "2410.00001", False, 3.0, step="judge", reason="GANs, not diffusion",
-                confidence=0.7, matched=("image generation",))  # fmt: skip
-        _decide(con, "2410.00002", True, 2.0, reason="judge failed (timeout); keyword decision: "
-                "score 2 >= 1")  # fmt: skip
-        _decide(con, "2410.00003", False, 0.0, reason="not a judge candidate: net score 0 < 1",
-                excluded=("heat diffusion",))  # fmt: skip
+        _decide(
+            con,
+            "2410.00001",
+            False,
+            3.0,
+            step="judge",
+            reason="GANs, not diffusion",
+            confidence=0.7,
+            matched=("image generation",),
+        )
+        _decide(
+            con,
+            "2410.00002",
+            True,
+            2.0,
+            reason="judge failed (timeout); keyword decision: score 2 >= 1",
+        )
+        _decide(
+            con,
+            "2410.00003",
+            False,
+            0.0,
+            reason="not a judge candidate: net score 0 < 1",
+            excluded=("heat diffusion",),
+        )
         _decide(con, "2410.00004", True, 5.0, **JUDGED)
         _decide(con, "2410.00005", True, 1.0, step="judge", reason="other topic", confidence=0.6)
         store.save_selections(con, DAY, [Selection("2410.00006", 1, "NeRF", True, 9.0)])

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.arxiv_http import PoliteSession, user_agent
 from tasks.errors import FetchError, TransientError
-from tasks.fetch import ArxivSource
-from tasks.limiter import Limiter
-from tasks.rss import feed_url, parse_rss, rss_papers
+from tasks.source.api import ArxivSource
+from tasks.source.client import PoliteSession, user_agent
+from tasks.source.limiter import Limiter
+from tasks.source.rss import feed_url, parse_rss, rss_papers
 from tests.fakes.arxiv_server import ArxivServer, Reply, rate_exceeded, unavailable
 
 ROOT = Path(__file__).parents[1]
@@ -71,14 +71,20 @@ def test_todays_batch_with_api_metadata_in_one_batched_request():
     expected = {p["arxiv_id"] for p in IN_WINDOW if {"cs.CV", "cs.LG"} & set(p["categories"])}
     assert set(found) == expected and len(papers) == len(found)
     assert {k for k, p in found.items() if p.announce_type == "replace"} == {
-        "2410.02369", "2410.01723", "2409.18881"
-    }  # fmt: skip
+        "2410.02369",
+        "2410.01723",
+        "2409.18881",
+    }
     assert all(found[k].version == 2 for k in ("2410.02369", "2410.01723", "2409.18881"))
     assert {k for k, p in found.items() if p.announce_type == "cross"} == {
-        "2410.03902", "2410.03901", "2410.03907"
-    }  # fmt: skip
-    assert all(p.licence == next(e["licence"] for e in IN_WINDOW if e["arxiv_id"] == k)
-               for k, p in found.items())  # fmt: skip
+        "2410.03902",
+        "2410.03901",
+        "2410.03907",
+    }
+    assert all(
+        p.licence == next(e["licence"] for e in IN_WINDOW if e["arxiv_id"] == k)
+        for k, p in found.items()
+    )
     assert found["2410.03665"].published == datetime(2024, 10, 4, 17, 59, tzinfo=UTC)
     assert found["2410.03665"].comment == "Project page: https://egoallo.github.io/"
 
@@ -110,8 +116,12 @@ def test_papers_the_api_does_not_list_yet_come_from_the_feed():
         label, papers = rss_papers(session, source, server.rss_url, ["math.OC"])
     assert label == date(2024, 2, 23)
     assert [p.key for p in papers] == [
-        "2203.01250v3", "2402.14001v1", "2402.14002v1", "2310.00003v2", "math/9901001v4"
-    ]  # fmt: skip
+        "2203.01250v3",
+        "2402.14001v1",
+        "2402.14002v1",
+        "2310.00003v2",
+        "math/9901001v4",
+    ]
     old = papers[-1]
     assert (old.arxiv_id, old.stem, old.primary_category) == (
         "math/9901001",
@@ -168,5 +178,8 @@ def test_an_item_whose_id_is_no_arxiv_id_is_skipped_and_the_rest_kept():
     assert hostile != RECORDED_LOOKING
     feed = parse_rss(hostile)
     assert [i.arxiv_id for i in feed.items] == [
-        "2203.01250", "2402.14002", "2310.00003", "math/9901001"
-    ]  # fmt: skip
+        "2203.01250",
+        "2402.14002",
+        "2310.00003",
+        "math/9901001",
+    ]

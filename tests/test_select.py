@@ -1,4 +1,4 @@
-from tasks.select import score_paper, select_papers
+from tasks.relevance.keywords import score_paper, select_papers
 from tests.factories import paper
 
 INCLUDE = ["diffusion model", "latent diffusion", "dit", "diffusion"]
@@ -13,8 +13,10 @@ def test_title_weighs_more_than_abstract_and_phrases_are_kept():
 
 
 def test_physical_diffusion_is_dropped_with_its_reason():
-    p = paper(title="Heat diffusion in porous media",
-              abstract="We solve the diffusion equation for heat diffusion in rock.")  # fmt: skip
+    p = paper(
+        title="Heat diffusion in porous media",
+        abstract="We solve the diffusion equation for heat diffusion in rock.",
+    )
     [decision] = select_papers([p], "Diffusion Models", INCLUDE, EXCLUDE)
     assert not decision.kept and decision.score == 0
     assert decision.excluded == ("heat diffusion", "diffusion equation")

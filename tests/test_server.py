@@ -29,8 +29,12 @@ pytestmark = pytest.mark.prefect_server
 TOPIC = "Diffusion Models"
 # Two papers of the topic and one off-topic paper from the sample day.
 PAPERS = {"2410.03456", "2410.03665", "2410.03902"}
-ARTIFACTS = {"post-diffusion-models", "papers-diffusion-models", "post-file-diffusion-models",
-             "progress-diffusion-models"}  # fmt: skip
+ARTIFACTS = {
+    "post-diffusion-models",
+    "papers-diffusion-models",
+    "post-file-diffusion-models",
+    "progress-diffusion-models",
+}
 STAGES = {
     "fetch",
     "select",
@@ -77,9 +81,13 @@ def served(tmp_path_factory) -> Iterator[dict]:
         base = {k: v for k, v in os.environ.items() if not k.startswith("DIGEST_")}
         env = prefect_env(tmp / "prefect", api, base)
         env.update(PREFECT_RUNNER_POLL_FREQUENCY="1", **arxiv.env())
-        env.update(DIGEST_ARXIV_MIN_INTERVAL="0.02", DIGEST_LLM_BACKEND="extractive",
-                   DIGEST_DATA_DIR=str(data), DIGEST_DB_PATH=str(data / "digest.duckdb"),
-                   DIGEST_OUTPUT_DIR=str(data / "posts"))  # fmt: skip
+        env.update(
+            DIGEST_ARXIV_MIN_INTERVAL="0.02",
+            DIGEST_LLM_BACKEND="extractive",
+            DIGEST_DATA_DIR=str(data),
+            DIGEST_DB_PATH=str(data / "digest.duckdb"),
+            DIGEST_OUTPUT_DIR=str(data / "posts"),
+        )
         deploy_first(env)  # as `make deploy` before `make serve` leaves the server
         serve = start([sys.executable, "-m", "flows.serve"], env, tmp / "serve.log")
         try:
@@ -96,7 +104,7 @@ async def run_deployment(api: str, serve: subprocess.Popen) -> dict:
         ArtifactFilterFlowRunId,
         FlowRunFilter,
         FlowRunFilterId,
-    )  # fmt: skip
+    )
 
     async with PrefectClient(api) as client:
         deadline = time.monotonic() + STARTUP
@@ -171,8 +179,17 @@ def test_the_ui_renders_the_finished_run(finished, served):
             pytest.fail(message)
         pytest.skip(message)
     shot = served["logs"] / "ui-check.png"
-    args = [sys.executable, "-m", "flows.ui_check", "--api", served["api"],
-            "--flow-run-id", str(finished["run"].id), "--out", str(shot)]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "flows.ui_check",
+        "--api",
+        served["api"],
+        "--flow-run-id",
+        str(finished["run"].id),
+        "--out",
+        str(shot),
+    ]
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=600)
     print(done.stdout + done.stderr, end="")  # the check's summary and the screenshot's path
     assert done.returncode == 0, done.stdout + done.stderr

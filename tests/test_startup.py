@@ -29,15 +29,22 @@ def command(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
     """Run `arxiv-digest ARGS` with its data in `tmp_path`; `env` adds to the environment."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DIGEST_", "PREFECT_"))}
     base |= {
-        "DIGEST_DATA_DIR": str(tmp_path), "DIGEST_DB_PATH": str(tmp_path / "digest.duckdb"),
-        "DIGEST_OUTPUT_DIR": str(tmp_path / "posts"), "DIGEST_LLM_BACKEND": "extractive",
-        "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    }  # fmt: skip
+        "DIGEST_DATA_DIR": str(tmp_path),
+        "DIGEST_DB_PATH": str(tmp_path / "digest.duckdb"),
+        "DIGEST_OUTPUT_DIR": str(tmp_path / "posts"),
+        "DIGEST_LLM_BACKEND": "extractive",
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
     code = "import sys; from flows.cli import app; sys.argv[0] = 'arxiv-digest'; app()"
     return subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=ROOT, env=base | env, capture_output=True,
-        text=True, timeout=300,
-    )  # fmt: skip
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        env=base | env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_a_weekend_is_answered_without_importing_prefect(tmp_path):
@@ -48,9 +55,13 @@ def test_a_weekend_is_answered_without_importing_prefect(tmp_path):
     )
     env = {**os.environ, "DIGEST_DB_PATH": str(tmp_path / "d.duckdb"), "PREFECT_API_URL": NOBODY}
     done = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=120,
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr
     assert "no batch labelled 2024-10-05 (weekend); the next is 2024-10-07" in done.stdout
     assert done.stdout.strip().endswith("prefect not imported")
@@ -79,9 +90,14 @@ def test_a_server_that_does_not_start_in_time_is_one_line_saying_what_to_do(tmp_
     site.mkdir()
     (site / "sitecustomize.py").write_text(SLOW_SERVER, encoding="utf-8")
     done = command(
-        tmp_path, "run", "--date", "2024-10-07", PYTHONPATH=str(site),
-        SLOW_SERVER_SECONDS="30", DIGEST_PREFECT_STARTUP_TIMEOUT="1",
-    )  # fmt: skip
+        tmp_path,
+        "run",
+        "--date",
+        "2024-10-07",
+        PYTHONPATH=str(site),
+        SLOW_SERVER_SECONDS="30",
+        DIGEST_PREFECT_STARTUP_TIMEOUT="1",
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert errors == [

@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 import pytest
 
-from tasks import store, views
-from tasks.judge import JudgeBatch
-from tasks.select import select_papers
-from tasks.types import Extraction, Failure, Figure, Selection
+from tasks.domain import Extraction, Failure, Figure, Selection
+from tasks.record import store, views
+from tasks.relevance.judge import JudgeBatch
+from tasks.relevance.keywords import select_papers
 from tests.factories import paper, record
 
 DAY, NEXT = date(2024, 10, 7), date(2024, 10, 8)
@@ -20,8 +20,12 @@ def _fill(con, p):
     store.save_papers(con, [p])
     store.save_selections(con, DAY, select_papers([p], "Diffusion Models", ["diffusion"], []))
     fig = Figure(1, 2, (1.0, 2.0, 3.0, 4.0), "Figure 1: x", 300, 200, "ab", "f.png")
-    store.save_extraction(con, Extraction(p.arxiv_id, p.version, 9, {"method": "m"}, "MIT",
-                                          ("https://github.com/a/b",), (fig,)))  # fmt: skip
+    store.save_extraction(
+        con,
+        Extraction(
+            p.arxiv_id, p.version, 9, {"method": "m"}, "MIT", ("https://github.com/a/b",), (fig,)
+        ),
+    )
     store.save_summary(con, record(p))
 
 
@@ -104,9 +108,18 @@ def test_a_version_1_database_is_migrated_forward(tmp_path):
     rec = record(p)
     con.execute(
         "INSERT INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [p.arxiv_id, 1, "zh", "gemini", rec.model, "summary-v1",
-         rec.summary.model_dump_json(), 10, 20],
-    )  # fmt: skip
+        [
+            p.arxiv_id,
+            1,
+            "zh",
+            "gemini",
+            rec.model,
+            "summary-v1",
+            rec.summary.model_dump_json(),
+            10,
+            20,
+        ],
+    )
     con.close()
     with store.connect(db) as con:
         assert views._summary(con, [p.arxiv_id, 1], "zh").cost_usd == 0
@@ -235,9 +248,11 @@ def test_two_processes_write_the_same_database_at_once(tmp_path):
         w.join(300)
     assert [w.exitcode for w in writers] == [0, 0]
     with store.connect(db, read_only=True) as con:
-        counts = dict(con.execute(
-            "SELECT comment, count(*) FROM papers WHERE arxiv_id != '2410.00000' GROUP BY 1"
-        ).fetchall())  # fmt: skip
+        counts = dict(
+            con.execute(
+                "SELECT comment, count(*) FROM papers WHERE arxiv_id != '2410.00000' GROUP BY 1"
+            ).fetchall()
+        )
         shared = con.execute("SELECT count(*) FROM papers WHERE arxiv_id = '2410.00000'")
         assert shared.fetchone()[0] == 1
         assert counts == {"1111": rounds, "2222": rounds}
@@ -247,8 +262,18 @@ def test_two_processes_write_the_same_database_at_once(tmp_path):
 
 def test_selection_decisions_keep_their_step_reason_and_confidence(tmp_path):
     p = paper()
-    judged = Selection(p.arxiv_id, p.version, TOPIC, True, 3.0, ("diffusion",), (), "judge",
-                       "a latent diffusion model for video", 0.9)  # fmt: skip
+    judged = Selection(
+        p.arxiv_id,
+        p.version,
+        TOPIC,
+        True,
+        3.0,
+        ("diffusion",),
+        (),
+        "judge",
+        "a latent diffusion model for video",
+        0.9,
+    )
     with store.connect(tmp_path / "d.duckdb") as con:
         store.save_papers(con, [p])
         store.save_selections(con, DAY, [judged])
@@ -280,8 +305,9 @@ def test_the_days_spend_counts_summaries_and_judge_calls_made_since(tmp_path):
     earlier, now = datetime(2024, 10, 6, tzinfo=UTC), datetime(2024, 10, 7, 12, tzinfo=UTC)
     batch = JudgeBatch((), "gemini-2.5-flash", "judge-v1", 100, 10, 0.25, created_at=now)
     with store.connect(tmp_path / "d.duckdb") as con:
-        store.save_summary(con, replace(record(paper("2410.00001")), cost_usd=1.0,
-                                        created_at=earlier))  # fmt: skip
+        store.save_summary(
+            con, replace(record(paper("2410.00001")), cost_usd=1.0, created_at=earlier)
+        )
         store.save_summary(con, replace(record(paper("2410.00002")), cost_usd=0.5, created_at=now))
         store.save_judgements(con, TOPIC, DAY, [batch])
         store.save_judgements(con, TOPIC, DAY, [batch])  # a rerun replaces, never adds
@@ -297,13 +323,22 @@ def test_finished_needs_the_same_versions_and_no_failure(tmp_path):
             store.save_extraction(con, Extraction(p.arxiv_id, p.version, 9, extractor=version))
             store.save_summary(con, record(p))
         store.save_failure(con, Failure(failed.arxiv_id, failed.version, "download", "HTTP 503"))
-        found = views.finished(con, [done, failed, old], "zh", "gemini", "gemini-2.5-flash",
-                               "summary-v1", "extract-v3")  # fmt: skip
+        found = views.finished(
+            con, [done, failed, old], "zh", "gemini", "gemini-2.5-flash", "summary-v1", "extract-v3"
+        )
         assert found == {done.key}
-        assert views.finished(con, [done], "en", "gemini", "gemini-2.5-flash", "summary-v1",
-                              "extract-v3") == set()  # fmt: skip
-        assert views.finished(con, [done], "zh", "gemini", "gemini-2.5-flash", "summary-v2",
-                              "extract-v3") == set()  # fmt: skip
+        assert (
+            views.finished(
+                con, [done], "en", "gemini", "gemini-2.5-flash", "summary-v1", "extract-v3"
+            )
+            == set()
+        )
+        assert (
+            views.finished(
+                con, [done], "zh", "gemini", "gemini-2.5-flash", "summary-v2", "extract-v3"
+            )
+            == set()
+        )
 
 
 def test_a_listing_never_overwrites_what_a_run_stored_about_a_paper(tmp_path):

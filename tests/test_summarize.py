@@ -9,9 +9,11 @@ import pickle
 import pytest
 
 from config.settings import Settings
+from tasks.domain import Extraction, Paper
 from tasks.errors import ConfigError, LLMConfigError, SummaryError, TransientError
-from tasks.extractive import split_sentences
-from tasks.summarize import (
+from tasks.summary.extractive import split_sentences
+from tasks.summary.schema import PaperSummary
+from tasks.summary.summarizer import (
     PROMPT_CHAR_BUDGET,
     PROMPT_PATH,
     PROMPT_VERSION,
@@ -21,8 +23,6 @@ from tasks.summarize import (
     check_summary,
     make_summarizer,
 )
-from tasks.summary import PaperSummary
-from tasks.types import Extraction, Paper
 from tests import factories
 from tests.fakes.gemini_server import (
     FakeGemini,
@@ -544,7 +544,7 @@ def test_unknown_backend_is_a_config_error(no_key_env):
 
 
 def test_the_input_token_setting_sets_the_papers_share_of_the_prompt():
-    from tasks.summarize import build_prompt, make_summarizer
+    from tasks.summary.summarizer import build_prompt, make_summarizer
 
     settings = Settings(llm_backend="gemini", gemini_api_key="k", llm_input_tokens=1000)
     summarizer = make_summarizer(settings)
@@ -556,8 +556,8 @@ def test_the_input_token_setting_sets_the_papers_share_of_the_prompt():
 
 
 def test_each_summarizer_says_how_its_records_are_keyed():
-    from tasks.extractive import ExtractiveSummarizer
-    from tasks.summarize import PROMPT_VERSION, make_summarizer
+    from tasks.summary.extractive import ExtractiveSummarizer
+    from tasks.summary.summarizer import PROMPT_VERSION, make_summarizer
 
     gemini = make_summarizer(Settings(llm_backend="gemini", gemini_api_key="k"))
     assert gemini.recorded_as("zh") == (PROMPT_VERSION, "zh")

@@ -36,14 +36,14 @@ REVISED = {
 def pdf(arxiv_id: str, version: int) -> bytes | None:
     if arxiv_id != REVISED["arxiv_id"]:
         return None
-    spec = spec_from_metadata(REVISED["title"], REVISED["authors"], REVISED["abstract"], "",
-                              seed=version)  # fmt: skip
+    spec = spec_from_metadata(
+        REVISED["title"], REVISED["authors"], REVISED["abstract"], "", seed=version
+    )
     return make_paper_pdf(spec)[0]
 
 
 def headings(post: str) -> list[str]:
-    return [line for line in post.splitlines()
-            if line.startswith("#") and REVISED["title"] in line]  # fmt: skip
+    return [line for line in post.splitlines() if line.startswith("#") and REVISED["title"] in line]
 
 
 def backfill_both(tmp_path: Path, updated_papers: str) -> tuple[ArxivServer, Path]:
@@ -52,10 +52,14 @@ def backfill_both(tmp_path: Path, updated_papers: str) -> tuple[ArxivServer, Pat
     mp = pytest.MonkeyPatch()
     with ArxivServer([REVISED], pdf) as arxiv:
         for key, value in {
-            **arxiv.env(), "DIGEST_ARXIV_MIN_INTERVAL": "0", "DIGEST_LLM_BACKEND": "extractive",
-            "DIGEST_DATA_DIR": str(tmp_path), "DIGEST_DB_PATH": str(tmp_path / "d.duckdb"),
-            "DIGEST_OUTPUT_DIR": str(tmp_path / "posts"), "DIGEST_UPDATED_PAPERS": updated_papers,
-        }.items():  # fmt: skip
+            **arxiv.env(),
+            "DIGEST_ARXIV_MIN_INTERVAL": "0",
+            "DIGEST_LLM_BACKEND": "extractive",
+            "DIGEST_DATA_DIR": str(tmp_path),
+            "DIGEST_DB_PATH": str(tmp_path / "d.duckdb"),
+            "DIGEST_OUTPUT_DIR": str(tmp_path / "posts"),
+            "DIGEST_UPDATED_PAPERS": updated_papers,
+        }.items():
             mp.setenv(key, value)
         get_settings.cache_clear()
         try:
@@ -76,8 +80,9 @@ def test_a_new_version_is_listed_once_as_updated(prefect_harness, tmp_path):
     assert second.index("## 更新的论文") < second.index(f"### {REVISED['title']}")
     assert f"v1 已于 {FIRST} 发布" in second
     assert sorted(p for p in arxiv.paths if p.startswith("/pdf")) == [
-        "/pdf/2410.02001v1", "/pdf/2410.02001v2"
-    ]  # fmt: skip
+        "/pdf/2410.02001v1",
+        "/pdf/2410.02001v2",
+    ]
 
 
 def test_with_skip_the_new_version_costs_nothing_and_the_day_says_why(prefect_harness, tmp_path):
@@ -87,5 +92,5 @@ def test_with_skip_the_new_version_costs_nothing_and_the_day_says_why(prefect_ha
     with duckdb.connect(str(data / "d.duckdb"), read_only=True) as con:
         path, note = con.execute(
             "SELECT path, note FROM digests WHERE day = ?", [SECOND]
-        ).fetchone()  # fmt: skip
+        ).fetchone()
     assert path is None and "updated_papers = skip" in note

@@ -147,8 +147,11 @@ class OaiRepository:
         for entry in self.entries:
             if entry["arxiv_id"] == arxiv_id:
                 return f"<GetRecord>{record_xml(entry)}</GetRecord>\n"
-        raise OaiError("idDoesNotExist", f"{params.get('identifier')} has the structure of a valid"
-                       " identifier, but it maps to no known item")  # fmt: skip
+        raise OaiError(
+            "idDoesNotExist",
+            f"{params.get('identifier')} has the structure of a valid"
+            " identifier, but it maps to no known item",
+        )
 
     @staticmethod
     def _check_prefix(params: dict[str, str]) -> None:

@@ -110,11 +110,20 @@ def judge_answer(request_json: dict[str, Any], verdicts: JudgeVerdicts) -> str:
     """
     decide = verdicts if callable(verdicts) else verdicts.get
     decided = [(i, decide(i)) for i in judged_ids(request_json)]
-    return json.dumps({"verdicts": [
-        {"id": i, "relevant": relevant, "confidence": 0.9 if relevant else 0.8,
-         "reason": f"the fake judge {'keeps' if relevant else 'drops'} {i}"}
-        for i, relevant in decided if relevant is not None
-    ]})  # fmt: skip
+    return json.dumps(
+        {
+            "verdicts": [
+                {
+                    "id": i,
+                    "relevant": relevant,
+                    "confidence": 0.9 if relevant else 0.8,
+                    "reason": f"the fake judge {'keeps' if relevant else 'drops'} {i}",
+                }
+                for i, relevant in decided
+                if relevant is not None
+            ]
+        }
+    )
 
 
 def default_summary(request_json: dict[str, Any]) -> str:

@@ -225,8 +225,10 @@ def synthetic_papers() -> list[dict]:
 
 def main() -> None:
     if len(sys.argv) != 2 or not Path(sys.argv[1]).is_file():
-        raise SystemExit("usage: python -m tests.fakes.make_sample REFERENCE_POST.md (the real "
-                         "2024-10-07 Diffusion Models post the sample is made from)")  # fmt: skip
+        raise SystemExit(
+            "usage: python -m tests.fakes.make_sample REFERENCE_POST.md (the real "
+            "2024-10-07 Diffusion Models post the sample is made from)"
+        )
     papers = reference_papers(Path(sys.argv[1]).read_text(encoding="utf-8"))
     if len(papers) != len(TIMES):
         raise SystemExit(f"parsed {len(papers)} reference papers, expected {len(TIMES)}")
