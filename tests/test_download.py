@@ -5,8 +5,9 @@ import pytest
 
 from tasks.domain import Paper
 from tasks.errors import ExtractError, TransientError, is_transient
+from tasks.pdf.validate import check_pdf
 from tasks.source.client import PoliteSession, user_agent
-from tasks.source.download import download_pdf, validate_pdf_bytes
+from tasks.source.download import download_pdf
 from tasks.source.limiter import Limiter
 from tests.fakes.arxiv_server import ArxivServer, html_page, rate_limited, slow, unavailable
 
@@ -107,16 +108,16 @@ def test_throttling_and_timeouts_are_transient(server, tmp_path, fault, message)
 
 
 def test_validate_accepts_a_pdf_and_names_what_is_wrong_otherwise():
-    validate_pdf_bytes(PDF, MAX)
+    check_pdf(PDF, max_bytes=MAX)
     with pytest.raises(ExtractError, match="not a PDF"):
-        validate_pdf_bytes(b"GIF89a" + PDF, MAX)
+        check_pdf(b"GIF89a" + PDF, max_bytes=MAX)
     with pytest.raises(ExtractError, match="HTML page"):
-        validate_pdf_bytes(b"\n<!DOCTYPE html><html><body>hi</body></html>", MAX)
+        check_pdf(b"\n<!DOCTYPE html><html><body>hi</body></html>", max_bytes=MAX)
     with pytest.raises(ExtractError, match="truncated"):
-        validate_pdf_bytes(PDF.replace(b"%%EOF", b"%%XXX"), MAX)
+        check_pdf(PDF.replace(b"%%EOF", b"%%XXX"), max_bytes=MAX)
     with pytest.raises(ExtractError, match="larger than"):
-        validate_pdf_bytes(PDF, len(PDF) - 1)
+        check_pdf(PDF, max_bytes=len(PDF) - 1)
 
 
 def test_eof_marker_may_be_followed_by_a_little_trailing_data():
-    validate_pdf_bytes(PDF + b"\n" * 200, MAX)
+    check_pdf(PDF + b"\n" * 200, max_bytes=MAX)

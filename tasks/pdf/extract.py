@@ -19,6 +19,7 @@ from tasks.pdf.figures import Region, find_regions
 from tasks.pdf.lines import Line, body_size, page_lines, reading_order
 from tasks.pdf.links import find_links
 from tasks.pdf.sections import split_sections
+from tasks.pdf.validate import check_pdf
 
 MAX_PAGES = 300
 
@@ -59,11 +60,7 @@ def open_pdf(pdf_path: Path, paper: str = "") -> pymupdf.Document:
         data = pdf_path.read_bytes()
     except OSError as exc:
         raise ExtractError(f"cannot read PDF file: {exc}", paper) from exc
-    if not data.lstrip()[:5] == b"%PDF-":
-        raise ExtractError(f"not a PDF: starts with {data[:16]!r}", paper)
-    # MuPDF silently repairs a cut-off file and shows whatever pages survived.
-    if b"%%EOF" not in data[-2048:]:
-        raise ExtractError("PDF is truncated: no %%EOF marker at the end", paper)
+    check_pdf(data, paper)
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:

@@ -8,21 +8,8 @@ from pathlib import Path
 
 from tasks.domain import Paper
 from tasks.errors import ExtractError
+from tasks.pdf.validate import check_pdf
 from tasks.source.client import PoliteSession
-
-TAIL = 1024  # `%%EOF` must sit this close to the end, as PDF readers expect
-
-
-def validate_pdf_bytes(data: bytes, max_bytes: int, paper: str = "") -> None:
-    """Raise ExtractError unless `data` looks like one whole PDF of at most `max_bytes`."""
-    if len(data) > max_bytes:
-        raise ExtractError(f"PDF is larger than the {_mb(max_bytes)} cap (pdf_max_mb)", paper)
-    if not data.startswith(b"%PDF-"):
-        if b"<html" in data[:1024].lower():
-            raise ExtractError("arXiv answered an HTML page instead of the PDF", paper)
-        raise ExtractError(f"not a PDF: it starts with {data[:16]!r}", paper)
-    if b"%%EOF" not in data[-TAIL:]:
-        raise ExtractError(f"PDF is truncated: no %%EOF in its last {TAIL} bytes", paper)
 
 
 def download_pdf(
@@ -36,7 +23,7 @@ def download_pdf(
     response, data = session.get_capped(url, max_bytes)
     if response.status_code != 200:
         raise ExtractError(f"arXiv answered HTTP {response.status_code} for {url}", paper.key)
-    validate_pdf_bytes(data, max_bytes, paper.key)
+    check_pdf(data, paper.key, max_bytes)
     _write_atomic(path, data)
     return path
 
@@ -45,7 +32,7 @@ def _valid_file(path: Path, max_bytes: int, paper: str) -> bool:
     if not path.is_file() or path.stat().st_size > max_bytes:
         return False
     try:
-        validate_pdf_bytes(path.read_bytes(), max_bytes, paper)
+        check_pdf(path.read_bytes(), paper, max_bytes)
     except ExtractError:
         return False
     return True
@@ -62,7 +49,3 @@ def _write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _mb(size: int) -> str:
-    return f"{size / 1_000_000:g} MB"
