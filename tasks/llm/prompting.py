@@ -49,8 +49,12 @@ def prompt_path(name: str) -> Path:
 
 @lru_cache
 def load_template(name: str) -> PromptTemplate:
-    """Read and split config/prompts/`name`.md: a version line, `## system`, `## user`."""
-    path = prompt_path(name)
+    """Return the template of config/prompts/`name`.md, read once."""
+    return read_template(prompt_path(name))
+
+
+def read_template(path: Path) -> PromptTemplate:
+    """Read and split a prompt file: a version line, then `## system` and `## user` parts."""
     text = path.read_text(encoding="utf-8")
     match = re.match(r"version:\s*(\S+)\s*\n", text)
     text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
