@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import pickle
+import time
 from datetime import date
 
 import duckdb
@@ -133,6 +134,14 @@ def test_429_with_retry_after_holds_back_the_next_call_then_succeeds(fake):
     first, second = fake.requests
     assert second.at - first.at >= 2.0
     assert record.model == MODEL
+
+
+def test_429_with_retry_after_as_an_http_date_waits_until_that_time(fake):
+    when = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(time.time() + 30))
+    fake.inject(rate_limited(retry_after=when))
+    with pytest.raises(TransientError) as caught:
+        summarizer(fake).summarize(make_paper(), None, "zh")
+    assert 25 < caught.value.retry_after <= 30
 
 
 def test_429_without_retry_after_is_transient_without_a_delay(fake):

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from tasks.llm.chat import Refusal, Reply, Turn
 from tasks.llm.sampling import Sampling
+from tasks.retry_after import MAX_RETRY_AFTER, retry_after_seconds
 
 # Pinned rather than the SDK default ("v1" in 3.x, overridable by GOOGLE_GENAI_API_VERSION):
 # v1beta is where Google documents systemInstruction with responseSchema for the Gemini API.
@@ -32,6 +33,11 @@ def _network_errors() -> tuple[type[Exception], ...]:
 
 
 _NETWORK_ERRORS = _network_errors()
+# What a models.list call can fail with besides an error status: both mean "try again".
+_LIST_ERRORS: tuple[type[Exception], ...] = (
+    genai_errors.UnknownApiResponseError,
+    *_NETWORK_ERRORS,
+)
 
 
 class GeminiTransport:
@@ -97,7 +103,7 @@ class GeminiTransport:
             found = list(self._client.models.list(config={"page_size": 1000}))
         except genai_errors.APIError as exc:
             raise self._refusal(exc, "") from None
-        except (genai_errors.UnknownApiResponseError, *_NETWORK_ERRORS) as exc:
+        except _LIST_ERRORS as exc:
             message = f"Gemini's model list failed: {type(exc).__name__} {self._scrub(str(exc))}"
             raise Refusal("transient", message.strip()) from None
         return [
@@ -158,8 +164,8 @@ def retry_delay(exc: genai_errors.APIError) -> float:
             match = re.fullmatch(r"(\d+(?:\.\d+)?)s", str(detail.get("retryDelay", "")))
             if match:
                 return float(match[1])
-    header = getattr(getattr(exc, "response", None), "headers", {}).get("retry-after", "")
-    return float(header) if re.fullmatch(r"\d+(?:\.\d+)?", header or "") else 0.0
+    header = getattr(getattr(exc, "response", None), "headers", {}).get("retry-after")
+    return min(retry_after_seconds(header), MAX_RETRY_AFTER)
 
 
 def _details(exc: genai_errors.APIError) -> list[Any]:

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from tasks.errors import ConfigError
 from tasks.llm.chat import Refusal, Reply, Turn
 from tasks.llm.sampling import Sampling, is_reasoning_model
-from tasks.source.client import MAX_RETRY_AFTER, retry_after_seconds
+from tasks.retry_after import MAX_RETRY_AFTER, retry_after_seconds
 
 MISSING_BASE_URL = (
     "DIGEST_OPENAI_BASE_URL is not set; set it (e.g. http://localhost:11434/v1 for Ollama) "

@@ -12,19 +12,18 @@ nothing here retries a transient failure.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Protocol
 
-from config.settings import DEFAULT_CONFIG, Settings, Topic
+from config.settings import Settings, Topic
 from tasks.domain import Paper, Selection
 from tasks.errors import ConfigError, JudgeError, QuotaExhausted, TransientError
 from tasks.llm.chat import Chat, QuotaSettings, Transport, ask_json, tokens
 from tasks.llm.gemini import GeminiTransport
 from tasks.llm.openai_chat import OpenAITransport
+from tasks.llm.prompting import defuse, load_template, one_line, prompt_path
 from tasks.llm.sampling import SamplingSettings
 from tasks.relevance import keywords
 from tasks.relevance.verdicts import Verdict, Verdicts, parse_verdicts
@@ -32,7 +31,7 @@ from tasks.summary.summarizer import quota_settings, sampling_settings, secret
 
 log = logging.getLogger(__name__)
 
-JUDGE_PROMPT_PATH = DEFAULT_CONFIG.parent / "prompts" / "judge.md"
+JUDGE_PROMPT_PATH = prompt_path("judge")
 ABSTRACT_CHARS = 3000  # arXiv caps abstracts at 1920 characters; this only stops abuse
 SPENT = "the keyword step decides"
 
@@ -71,28 +70,11 @@ class Judge(Protocol):
     def judge(self, papers: Sequence[Paper], topic: Topic) -> JudgeBatch: ...
 
 
-@lru_cache
-def _template() -> tuple[str, str, str]:
-    """Return (version, system, user) from config/prompts/judge.md."""
-    text = JUDGE_PROMPT_PATH.read_text(encoding="utf-8")
-    match = re.match(r"version:\s*(\S+)\s*\n", text)
-    parts = re.split(
-        r"^## (system|user)\s*$",
-        re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL),
-        flags=re.MULTILINE,
-    )
-    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
-    if not match or set(sections) != {"system", "user"}:
-        raise ConfigError(f"{JUDGE_PROMPT_PATH} needs a 'version:' line and '## system', '## user'")
-    return match[1], sections["system"].strip(), sections["user"].strip()
-
-
-JUDGE_PROMPT_VERSION = _template()[0]
+JUDGE_PROMPT_VERSION = load_template("judge").version
 
 
 def build_prompt(papers: Sequence[Paper], topic: Topic) -> tuple[str, str]:
     """Return the (system, user) prompt asking for a verdict on each of `papers`."""
-    _, system, user = _template()
     blocks = "\n\n".join(
         f'<paper id="{p.key}">\nTitle: {_data(p.title)}\nAbstract: '
         f"{_data(p.abstract)[:ABSTRACT_CHARS]}\n</paper>"
@@ -104,14 +86,12 @@ def build_prompt(papers: Sequence[Paper], topic: Topic) -> tuple[str, str]:
         "count": str(len(papers)),
         "papers": blocks,
     }
-    for key, value in values.items():  # str.replace: paper text may hold braces
-        system, user = system.replace("{" + key + "}", value), user.replace("{" + key + "}", value)
-    return system, user
+    return load_template("judge").fill(values)
 
 
 def _data(text: str) -> str:
     """Return `text` on one line, with anything that could open or close a paper tag defused."""
-    return re.sub(r"<\s*/?\s*paper\b[^>]*>", "[paper]", " ".join(text.split()), flags=re.I)
+    return defuse(one_line(text))
 
 
 class LLMJudge:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
+
+from tasks.llm.prompting import read_answer
 
 
 class Verdict(BaseModel):
@@ -25,16 +27,10 @@ class Verdicts(BaseModel):
 
 def parse_verdicts(text: str | None, keys: Sequence[str]) -> tuple[list[Verdict], list[str]]:
     """Return the verdicts in `text` and its problems: invalid JSON, missing or extra ids."""
-    if not text or not text.strip():
-        return [], ["the answer was empty"]
-    raw = re.sub(r"^\s*```(?:json)?\s*|\s*```\s*$", "", text)
-    try:
-        verdicts = Verdicts.model_validate_json(raw).verdicts
-    except ValidationError as exc:
-        return [], [
-            f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in exc.errors()[:10]
-        ]
-    verdicts = [v.model_copy(update={"id": _known_id(v.id, keys)}) for v in verdicts]
+    answer, problems = read_answer(text, Verdicts)
+    if answer is None:
+        return [], problems
+    verdicts = [v.model_copy(update={"id": _known_id(v.id, keys)}) for v in answer.verdicts]
     ids = [v.id for v in verdicts]
     problems = [f"missing id {k}" for k in keys if k not in ids]
     problems += [f"unknown id {i}" for i in dict.fromkeys(ids) if i not in keys]

@@ -6,8 +6,6 @@ arXiv's terms cover the API, RSS and PDFs alike, so every request to arXiv goes 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -15,10 +13,8 @@ import requests
 from lxml import etree
 
 from tasks.errors import TransientError
+from tasks.retry_after import MAX_RETRY_AFTER, retry_after_seconds
 from tasks.source.limiter import Limiter
-
-# A Retry-After beyond this is more likely a bug than a plan; Prefect's retries take over.
-MAX_RETRY_AFTER = 600.0
 
 
 def user_agent(contact: str) -> str:
@@ -28,23 +24,6 @@ def user_agent(contact: str) -> str:
     except PackageNotFoundError:
         own = "dev"
     return f"arxiv-digest/{own} ({contact})"
-
-
-def retry_after_seconds(value: str | None) -> float:
-    """Return the delay a Retry-After header asks for (seconds or HTTP date), 0 if none."""
-    if not value:
-        return 0.0
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return 0.0
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 class PoliteSession(requests.Session):

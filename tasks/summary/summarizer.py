@@ -7,19 +7,22 @@ retry delay when there is one) and everything else raises `SummaryError`.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Protocol
 
-from pydantic import ValidationError
-
-from config.settings import DEFAULT_CONFIG, Settings
+from config.settings import Settings
 from tasks.domain import Extraction, Paper
 from tasks.errors import ConfigError, SummaryError
 from tasks.llm.chat import Chat, QuotaSettings, Reply, Transport, ask_json, tokens
 from tasks.llm.gemini import GeminiTransport
 from tasks.llm.openai_chat import OpenAITransport
+from tasks.llm.prompting import (
+    EMPTY_ANSWER,
+    defuse,
+    load_template,
+    one_line,
+    prompt_path,
+    read_answer,
+)
 from tasks.llm.sampling import SamplingSettings
 from tasks.summary.checks import check_summary
 from tasks.summary.extractive import ExtractiveSummarizer, paper_sections
@@ -40,7 +43,7 @@ __all__ = [
 ]
 
 BACKENDS = ("auto", "gemini", "openai", "extractive")
-PROMPT_PATH = DEFAULT_CONFIG.parent / "prompts" / "summary.md"
+PROMPT_PATH = prompt_path("summary")
 # The paper's share of the prompt is counted in characters, at an estimated 4 characters per
 # token of English prose (papers are read in English whatever the summary's language), so no
 # token-counting request is spent per paper. `llm_input_tokens` sets it; 6000 ≈ 24k characters.
@@ -67,29 +70,7 @@ class Summarizer(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class PromptTemplate:
-    """The prompt file split into its version, system part and user part."""
-
-    version: str
-    system: str
-    user: str
-
-
-@lru_cache
-def load_template() -> PromptTemplate:
-    """Read and split config/prompts/summary.md."""
-    text = PROMPT_PATH.read_text(encoding="utf-8")
-    match = re.match(r"version:\s*(\S+)\s*\n", text)
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
-    parts = re.split(r"^## (system|user)\s*$", text, flags=re.MULTILINE)
-    sections = dict(zip(parts[1::2], parts[2::2], strict=True))
-    if not match or set(sections) != {"system", "user"}:
-        raise ConfigError(f"{PROMPT_PATH} needs a 'version:' line and '## system', '## user' parts")
-    return PromptTemplate(match[1], sections["system"].strip(), sections["user"].strip())
-
-
-PROMPT_VERSION = load_template().version
+PROMPT_VERSION = load_template("summary").version
 
 
 def build_prompt(
@@ -103,26 +84,25 @@ def build_prompt(
         raise ConfigError(
             f"unsupported summary language {language!r}; use one of {list(LANGUAGES)}"
         )
-    template = load_template()
     material = paper_material(paper, extraction, budget)
     values = {"language_name": LANGUAGES[language], "paper": material}
-    return _fill(template.system, values), _fill(template.user, values)
+    return load_template("summary").fill(values)
 
 
 def paper_material(
     paper: Paper, extraction: Extraction | None, budget: int = PROMPT_CHAR_BUDGET
 ) -> str:
     """Return the paper's text for the prompt: metadata and abstract whole, sections cut."""
-    lines = [f"Title: {_one_line(paper.title)}", f"arXiv: {paper.key}"]
+    lines = [f"Title: {one_line(paper.title)}", f"arXiv: {paper.key}"]
     if paper.categories:
         lines.append(f"Categories: {', '.join(paper.categories)}")
     if extraction and extraction.affiliation:
-        lines.append(f"First-author affiliation: {_one_line(extraction.affiliation)}")
+        lines.append(f"First-author affiliation: {one_line(extraction.affiliation)}")
     head = "\n".join(lines) + f"\n\nAbstract:\n{paper.abstract.strip()}"
     found = paper_sections(extraction)
-    bodies = _allot([_one_line(text) for text in found.values()], budget - len(head))
+    bodies = _allot([one_line(text) for text in found.values()], budget - len(head))
     blocks = [f"{role}:\n{body}" for role, body in zip(found, bodies, strict=True) if body]
-    return _defuse("\n\n".join([head, *blocks]))
+    return defuse("\n\n".join([head, *blocks]))
 
 
 def _allot(texts: list[str], budget: int) -> list[str]:
@@ -142,22 +122,6 @@ def _clip(text: str, limit: int) -> str:
     if limit < 200:  # a scrap of a section tells the model nothing
         return ""
     return text[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
-def _defuse(text: str) -> str:
-    """Neutralise <paper> tags inside the material so it cannot close its own delimiter."""
-    return re.sub(r"<\s*(/?)\s*paper\s*>", r"[\1paper]", text, flags=re.IGNORECASE)
-
-
-def _fill(template: str, values: dict[str, str]) -> str:
-    # str.replace, not str.format: paper text and the template may hold literal braces.
-    for key, value in values.items():
-        template = template.replace("{" + key + "}", value)
-    return template
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 class LLMSummarizer:
@@ -261,20 +225,11 @@ class OpenAISummarizer(LLMSummarizer):
 
 def _parse(reply: Reply, paper: Paper, language: str) -> tuple[PaperSummary | None, list[str]]:
     """Return the summary in `reply` and its problems (schema errors or content checks)."""
-    text = reply.text
-    if not text or not text.strip():
-        return None, [f"the answer was empty (finish reason: {reply.finish})"]
-    raw = re.sub(r"^\s*```(?:json)?\s*|\s*```\s*$", "", text)  # tolerate a stray code fence
-    try:
-        summary = PaperSummary.model_validate_json(raw)
-    except ValidationError as exc:
-        return None, [_describe(error) for error in exc.errors()[:10]]
+    empty = f"{EMPTY_ANSWER} (finish reason: {reply.finish})"
+    summary, problems = read_answer(reply.text, PaperSummary, empty)
+    if summary is None:
+        return None, problems
     return summary, check_summary(summary, paper, language)
-
-
-def _describe(error: Any) -> str:
-    where = ".".join(str(part) for part in error["loc"]) or "answer"
-    return f"{where}: {error['msg']}"
 
 
 def secret(value: Any) -> str:
