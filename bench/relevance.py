@@ -21,10 +21,12 @@ from typing import Annotated, Any
 import typer
 
 from config.settings import Settings, Topic
+from tasks import services
 from tasks.domain import Paper, Selection
 from tasks.llm.quota import reset_quotas
 from tasks.relevance import keywords
-from tasks.relevance.judge import GeminiJudge, Judge, JudgedDay, judge_day, keyword_net, make_judge
+from tasks.relevance.judge import GeminiJudge, Judge, JudgedDay, judge_day, keyword_net
+from tasks.stage_config import llm_config
 from tests.fakes.gemini_server import FakeGemini
 
 DATA = Path(__file__).with_name("data")
@@ -186,7 +188,7 @@ def main(
                 FAKE_KEY, settings.llm_model, fake.url
             )
         }
-        real = make_judge(settings) if os.environ.get("GEMINI_API_KEY") else None
+        real = services.judge(llm_config(settings)) if os.environ.get("GEMINI_API_KEY") else None
         if real:
             judges[f"keyword + judge ({real.model})"] = real
         reset_quotas()

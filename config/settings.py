@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from datetime import date
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -17,9 +18,15 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from config.errors import ConfigError
+
 DEFAULT_CONFIG = Path(__file__).with_name("digest.toml")
 # Settings whose empty value (DIGEST_LLM_TEMPERATURE="") means "not sent".
 OPTIONAL_NUMBERS = ("llm_temperature", "llm_max_output_tokens", "llm_thinking_budget")
+# Where summaries (and the judge's verdicts) come from; `auto` picks by the keys that are set.
+Backend = Literal["auto", "gemini", "openai", "extractive"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
+LLM_BACKENDS = ("gemini", "openai")  # the backends that call a model
 
 
 class Topic(BaseModel):
@@ -74,7 +81,7 @@ class Settings(BaseSettings):
     contact: str = "arxiv-digest operator"
     holidays: list[date] = []
 
-    llm_backend: Literal["auto", "gemini", "openai", "extractive"] = "auto"
+    llm_backend: Backend = "auto"
     # The model of either backend; for openai set it to the endpoint's name (deepseek-chat).
     # Checked 2026-12-04 against Google's deprecations page and models list: 2.0 and 2.5 models
     # are shut down; gemini-3.5-flash-lite is stable with no shutdown date announced.
@@ -168,9 +175,7 @@ class Settings(BaseSettings):
 
     @property
     def user_agent(self) -> str:
-        """Return the User-Agent for arXiv requests (one builder: tasks.source.client)."""
-        from tasks.source.client import user_agent
-
+        """Return the User-Agent for arXiv requests."""
         return user_agent(self.contact)
 
     @property
@@ -196,8 +201,6 @@ class Settings(BaseSettings):
             if name in (topic.name, topic.slug):
                 return topic
         known = ", ".join(t.name for t in self.topics) or "none"
-        from tasks.errors import ConfigError
-
         raise ConfigError(f"unknown topic {name!r}; configured topics: {known}")
 
     def resolved_backend(self, choice: str | None = None) -> str:
@@ -212,6 +215,23 @@ class Settings(BaseSettings):
         if self.gemini_api_key and self.gemini_api_key.get_secret_value().strip():
             return "gemini"
         return "openai" if self.openai_base_url else "extractive"
+
+
+def resolve_backend(settings: Settings, choice: str | None = None) -> str:
+    """Return the backend `choice` (default: the settings') stands for; ConfigError if unknown."""
+    choice = choice or settings.llm_backend
+    if choice not in BACKENDS:
+        raise ConfigError(f"unknown LLM backend {choice!r}; use {', '.join(BACKENDS)}")
+    return settings.resolved_backend(choice)
+
+
+def user_agent(contact: str) -> str:
+    """Return the User-Agent that names this tool and how to reach its operator."""
+    try:
+        own = version("arxiv-digest")
+    except PackageNotFoundError:
+        own = "dev"
+    return f"arxiv-digest/{own} ({contact})"
 
 
 @lru_cache

@@ -13,13 +13,15 @@ from prefect.states import Completed, State
 
 from config.settings import Settings, Topic, get_settings
 from flows import report
-from flows.daily_digest import TopicResult, daily_digest
+from flows.daily_digest import daily_digest
 from flows.task_runner import one_cluster
+from flows.topic_day import TopicResult
 from tasks import stages
 from tasks.domain import DayNote, Listing
 from tasks.errors import DayIncomplete, ListingUnavailable
 from tasks.record import store, views
 from tasks.source import schedule
+from tasks.stage_config import stage_config
 
 
 @dataclass(frozen=True)
@@ -115,13 +117,13 @@ def prefetch(settings: Settings, topics: list[Topic], days: list[date], force: b
     """
     latest = schedule.latest_label(datetime.now(UTC), settings.holidays)
     labels = [d for d in days if d < latest and not schedule.no_batch_reason(d, settings.holidays)]
-    steps = stages.Stages(settings.cache_dir / "results", settings.retry_delays)
+    steps = stages.Stages(stage_config(settings))
     for topic in topics:
         todo = _unlisted(settings, topic, labels, force)
         if len(todo) < 2:  # one label costs the same either way: its run fetches it
             continue
         try:
-            found = steps.fetch_range(settings.arxiv_api_url, topic.categories, todo)
+            found = steps.fetch_range(topic.categories, todo, steps.config.arxiv)
         except ListingUnavailable as exc:  # each day's own run asks again
             get_run_logger().warning("%s: %s; each day's run asks again", topic.name, exc)
             continue

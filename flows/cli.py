@@ -116,17 +116,18 @@ def _fail(message: str, code: int = 2) -> None:
 def _check(llm: str | None, topics: list[str] | None) -> None:
     """Reject bad input before any work starts."""
     from config.loading import check_db_path
-    from config.settings import get_settings
+    from config.settings import BACKENDS, get_settings
+    from tasks import services
     from tasks.errors import ConfigError
-    from tasks.summary.summarizer import make_summarizer
+    from tasks.stage_config import llm_config
 
-    if llm not in (None, "auto", "gemini", "openai", "extractive"):
-        _fail(f"--llm {llm!r} is not one of auto, gemini, openai, extractive")
+    if llm not in (None, *BACKENDS):
+        _fail(f"--llm {llm!r} is not one of {', '.join(BACKENDS)}")
     try:
         settings = get_settings()
         for name in topics or []:
             settings.topic(name)
-        make_summarizer(settings, llm)
+        services.summarizer(llm_config(settings, llm))
         _check_channels(settings, topics)
         check_db_path(settings.db_path)
     except ConfigError as exc:
@@ -137,10 +138,12 @@ def _check_channels(settings, topics: list[str] | None) -> None:
     """Raise ConfigError naming the first notify URL Apprise cannot read, by its position."""
     if not settings.notify_urls and not any(t.notify_urls for t in settings.topics):
         return
+    from config import secrets
     from tasks.record import deliveries
 
+    keys = secrets.of(settings)
     for topic in [settings.topic(name) for name in topics] if topics else settings.topics:
-        deliveries.channels(settings, topic)
+        deliveries.channels(keys, topic)
 
 
 def run_day(
@@ -303,10 +306,12 @@ def render(
 ) -> None:
     """Re-render posts from DuckDB alone: no network, no LLM call."""
     from config.settings import get_settings
+    from tasks.stage_config import stage_config
     from tasks.stages import render_day
 
     settings = get_settings()
     _check(None, topic)
+    config = stage_config(settings)
     days = _days(date_, start, end)
     if not settings.db_path.exists():  # a render never creates the record it reads
         _fail(
@@ -316,17 +321,7 @@ def render(
     chosen = [settings.topic(name) for name in topic] if topic else settings.topics
     for day in days:
         for t in chosen:
-            post = render_day.fn(
-                settings.db_path,
-                t.name,
-                t.slug,
-                t.language,
-                day,
-                t.front_matter,
-                settings.output_dir,
-                settings.figure_dir,
-                settings.figure_policy,
-            )
+            post = render_day.fn(config, t.name, t.slug, t.language, day, t.front_matter)
             typer.echo(f"{t.name} {day}: {post.path if post else 'nothing stored for this day'}")
             for figure in post.missing if post else ():
                 typer.secho(

@@ -11,9 +11,12 @@ from datetime import date
 
 import typer
 
-from config.settings import Settings, Topic, get_settings
+from config import secrets
+from config.secrets import Secrets
+from config.settings import Topic, get_settings
 from tasks.post.notify import DeliveryError, TransientDeliveryError
 from tasks.record import deliveries
+from tasks.stage_config import StageConfig, stage_config
 
 NOTHING = "nothing to send: no post stored for this day (notify_empty sends days without one)"
 
@@ -25,25 +28,28 @@ def resend(day: date, topics: list[str] | None) -> bool:
         typer.echo(f"no database at {settings.db_path}; run `arxiv-digest run` first")
         return False
     chosen = [settings.topic(name) for name in topics] if topics else settings.topics
+    config, keys = stage_config(settings), secrets.of(settings)
     ok = True
     for topic in chosen:
-        found = deliveries.channels(settings, topic)
+        found = deliveries.channels(keys, topic)
         if not found:
             typer.echo(f"{topic.name} {day}: no notify URL (set DIGEST_NOTIFY_URLS)")
             ok = False
             continue
-        if deliveries.load_digest(settings, topic, day) is None:
+        if deliveries.load_digest(config, topic, day) is None:
             typer.echo(f"{topic.name} {day}: {NOTHING}")
             continue
         for channel in found:
-            ok = _send(settings, topic, day, channel) and ok
+            ok = _send(config, keys, topic, day, channel) and ok
     return ok
 
 
-def _send(settings: Settings, topic: Topic, day: date, channel: deliveries.Channel) -> bool:
+def _send(
+    config: StageConfig, keys: Secrets, topic: Topic, day: date, channel: deliveries.Channel
+) -> bool:
     """Send to one channel; print what became of it."""
     try:
-        sent = deliveries.send(settings, topic, day, channel.index)
+        sent = deliveries.send(config, keys, topic, day, channel.index)
     except (DeliveryError, TransientDeliveryError) as exc:
         typer.echo(f"{topic.name} {day}: {channel.shown}: failed: {exc.message}")
         return False

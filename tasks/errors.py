@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-
-class DigestError(Exception):
-    """Base error; `transient` says whether retrying may help."""
-
-    transient = False
-
-    def __init__(self, message: str, paper: str = ""):
-        super().__init__(message, paper)
-        self.message = message
-        self.paper = paper
-
-    def __str__(self) -> str:
-        return f"{self.paper}: {self.message}" if self.paper else self.message
+from config.errors import ConfigError as ConfigError
+from config.errors import DigestError as DigestError
 
 
 class TransientError(DigestError):
@@ -50,10 +39,6 @@ class SummaryError(DigestError):
 
 class JudgeError(DigestError):
     """The relevance judge gave no valid verdict for a batch; `paper` names its papers."""
-
-
-class ConfigError(DigestError):
-    """Settings or CLI input are wrong; the message says what to change."""
 
 
 class QuotaExhausted(DigestError):

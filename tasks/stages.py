@@ -1,15 +1,16 @@
 """The Prefect shell of each stage: names, retries on transient errors only, cache keys.
 
 The work is done by the plain functions of the stage modules; these wrappers add what the UI,
-retries and caching need and nothing else. Cache keys name exactly what determines a result
-(never a client object), and the task's source is part of every key.
+retries and caching need and nothing else. Each task gets its configuration as a parameter
+(`tasks.stage_config`) and builds its services itself (`tasks.services`). Cache keys name
+exactly what determines a result (never a client object, never the whole configuration), and
+the task's source is part of every key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,28 +19,18 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
 
-from config.settings import Topic, get_settings
-from tasks.domain import (
-    Cleared,
-    DayNote,
-    Extraction,
-    Failure,
-    JudgeCalls,
-    Listing,
-    Paper,
-    Selection,
-)
+from config.secrets import load as load_secrets
+from config.settings import Topic
+from tasks import services
+from tasks.domain import Extraction, Paper, Selection
 from tasks.errors import ConfigError, ListingUnavailable, is_transient
 from tasks.pdf import guard
 from tasks.post import render
-from tasks.post.notify import channel as notify_channel
-from tasks.record import deliveries, store, views
-from tasks.record.views import PaperView
+from tasks.record import deliveries, store, views, writes
 from tasks.relevance import keywords
-from tasks.relevance.judge import JUDGE_PROMPT_VERSION, JudgeBatch, make_judge
-from tasks.source import api, download, listing, oai, rss, schedule
-from tasks.source.client import PoliteSession
-from tasks.source.limiter import get_limiter
+from tasks.relevance.judge import JUDGE_PROMPT_VERSION, JudgeBatch
+from tasks.source import download, listing, oai, rss, schedule
+from tasks.stage_config import ArxivConfig, LLMConfig, StageConfig
 from tasks.summary import summarizer
 from tasks.summary.schema import SummaryRecord
 
@@ -69,25 +60,12 @@ def _keyed(fn: Any) -> CacheKeyFnPolicy:
     return TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=lambda _ctx, params: fn(**params))
 
 
-def _fetch_key(api_url: str, categories: list[str], day: date, **_: Any) -> str:
+def _fetch_key(categories: list[str], day: date, arxiv: ArxivConfig) -> str:
     # A past batch never changes; a recent one may still be filling, so its key lapses hourly.
-    settings = get_settings()
     recent = day >= datetime.now(UTC).date() - timedelta(days=1)
     bucket = datetime.now(UTC).strftime("%Y%m%d%H") if recent else ""
-    window = schedule.batch_window(day, settings.holidays)
-    return _key("fetch", api_url, settings.arxiv_rss_url, sorted(categories), day, window, bucket)
-
-
-def _source(api_url: str, settings: Any) -> api.ArxivSource:
-    limiter = get_limiter(settings.arxiv_min_interval, settings.arxiv_lock)
-    return api.ArxivSource(
-        api_url, settings.arxiv_min_interval, settings.arxiv_timeout, settings.user_agent, limiter
-    )
-
-
-def _session(settings: Any) -> PoliteSession:
-    limiter = get_limiter(settings.arxiv_min_interval, settings.arxiv_lock)
-    return PoliteSession(limiter, settings.arxiv_timeout, settings.user_agent)
+    window = schedule.batch_window(day, arxiv.holidays)
+    return _key("fetch", arxiv.api_url, arxiv.rss_url, sorted(categories), day, window, bucket)
 
 
 @task(
@@ -97,31 +75,29 @@ def _session(settings: Any) -> PoliteSession:
     cache_policy=_keyed(_fetch_key),
     persist_result=True,
 )
-def fetch_papers(api_url: str, categories: list[str], day: date) -> list[Paper]:
+def fetch_papers(categories: list[str], day: date, arxiv: ArxivConfig) -> list[Paper]:
     """Return the papers of the batch labelled `day` in `categories`.
 
     The newest batch comes from the RSS feed (announce types and licences included) once the
     feed carries it; any other batch is rebuilt from the API by its submission window. A batch
     that lists no paper raises `ListingUnavailable`, so no empty answer is ever cached.
     """
-    settings = get_settings()
-    window = schedule.batch_window(day, settings.holidays)
+    window = schedule.batch_window(day, arxiv.holidays)
     if window is None:
         return []
-    source = _source(api_url, settings)
+    source = services.arxiv_source(arxiv)
 
     def feed() -> tuple[date | None, list[Paper]]:
-        with _session(settings) as session:
-            return rss.rss_papers(session, source, settings.arxiv_rss_url, categories)
+        with services.arxiv_session(arxiv) as session:
+            return rss.rss_papers(session, source, arxiv.rss_url, categories)
 
-    newest = day == schedule.latest_label(datetime.now(UTC), settings.holidays)
+    newest = day == schedule.latest_label(datetime.now(UTC), arxiv.holidays)
     return listing.batch_papers(source, categories, day, window, feed if newest else None)
 
 
-def _range_key(api_url: str, categories: list[str], labels: list[date]) -> str:
-    holidays = get_settings().holidays
-    windows = [(label, schedule.batch_window(label, holidays)) for label in labels]
-    return _key("fetch-range", api_url, sorted(categories), windows)
+def _range_key(categories: list[str], labels: list[date], arxiv: ArxivConfig) -> str:
+    windows = [(label, schedule.batch_window(label, arxiv.holidays)) for label in labels]
+    return _key("fetch-range", arxiv.api_url, sorted(categories), windows)
 
 
 def _range_name() -> str:
@@ -138,11 +114,12 @@ def _range_name() -> str:
     cache_policy=_keyed(_range_key),
     persist_result=True,
 )
-def fetch_range(api_url: str, categories: list[str], labels: list[date]) -> dict[date, list[Paper]]:
+def fetch_range(
+    categories: list[str], labels: list[date], arxiv: ArxivConfig
+) -> dict[date, list[Paper]]:
     """Return the papers of several past batch labels, with one paged query for all of them."""
-    settings = get_settings()
-    windows = {label: schedule.batch_window(label, settings.holidays) for label in labels}
-    source = _source(api_url, settings)
+    windows = {label: schedule.batch_window(label, arxiv.holidays) for label in labels}
+    source = services.arxiv_source(arxiv)
     found = source.range_papers(categories, {k: w for k, w in windows.items() if w})
     if not any(found.values()):  # never cached: nothing listed at all is no answer
         raise ListingUnavailable(
@@ -156,15 +133,14 @@ def fetch_range(api_url: str, categories: list[str], labels: list[date]) -> dict
     task_run_name="licences-{day}",
     **RETRIED,
     cache_policy=_keyed(
-        lambda papers, day: _key("licences", get_settings().arxiv_oai_url, [p.key for p in papers])
+        lambda papers, day, arxiv: _key("licences", arxiv.oai_url, [p.key for p in papers])
     ),
     persist_result=True,
 )
-def fetch_licences(papers: list[Paper], day: date) -> list[Paper]:
+def fetch_licences(papers: list[Paper], day: date, arxiv: ArxivConfig) -> list[Paper]:
     """Fill in the licences the API does not give, from arXiv's OAI-PMH interface."""
-    settings = get_settings()
-    with _session(settings) as session:
-        return oai.with_licences(session, settings.arxiv_oai_url, papers)
+    with services.arxiv_session(arxiv) as session:
+        return oai.with_licences(session, arxiv.oai_url, papers)
 
 
 @task(
@@ -188,90 +164,80 @@ def select_papers(
     name="download",
     task_run_name="download-{paper.key}",
     **RETRIED,
-    cache_policy=_keyed(
-        lambda paper, pdf_url, dest_dir: _key("download", paper.key, str(dest_dir))
-    ),
+    cache_policy=_keyed(lambda paper, config: _key("download", paper.key, str(config.pdf_dir))),
     persist_result=True,
 )
-def download_pdf(paper: Paper, pdf_url: str, dest_dir: Path) -> Path:
+def download_pdf(paper: Paper, config: StageConfig) -> Path:
     """Download and validate one paper's PDF."""
-    settings = get_settings()
-    with _session(settings) as session:
-        return download.download_pdf(
-            paper, pdf_url, dest_dir, session, int(settings.pdf_max_mb * 1024 * 1024)
-        )
+    arxiv, cap = config.arxiv, config.extract.pdf_max_bytes
+    with services.arxiv_session(arxiv) as session:
+        return download.download_pdf(paper, arxiv.pdf_url, config.pdf_dir, session, cap)
+
+
+def _extract_key(pdf: Path, paper: Paper, config: StageConfig) -> str:
+    figures = (str(config.figure_dir), config.extract.max_figures)
+    return _key("extract", paper.key, EXTRACTOR_VERSION, *figures)
 
 
 @task(
     name="extract",
     task_run_name="extract-{paper.key}",
-    cache_policy=_keyed(
-        lambda pdf, paper, figure_dir, max_figures: _key(
-            "extract", paper.key, EXTRACTOR_VERSION, str(figure_dir), max_figures
-        )
-    ),
+    cache_policy=_keyed(_extract_key),
     persist_result=True,
 )
-def extract_pdf(pdf: Path, paper: Paper, figure_dir: Path, max_figures: int) -> Extraction:
+def extract_pdf(pdf: Path, paper: Paper, config: StageConfig) -> Extraction:
     """Read sections, affiliation, links and figures from a PDF, in a guarded child process."""
-    settings = get_settings()
+    limits = config.extract
     extraction = guard.extract_guarded(
         pdf,
         paper.arxiv_id,
         paper.version,
-        figure_dir,
-        max_figures,
-        settings.extract_timeout,
-        settings.extract_memory_mb,
-        settings.extract_max_pages,
+        config.figure_dir,
+        limits.max_figures,
+        limits.timeout,
+        limits.memory_mb,
+        limits.max_pages,
     )
     return replace(extraction, extractor=EXTRACTOR_VERSION)
+
+
+def _summary_key(paper: Paper, extraction: Extraction | None, language: str, llm: LLMConfig) -> str:
+    read = extraction is not None
+    return _key(
+        "summarize", paper.key, language, llm.backend, llm.model, summarizer.PROMPT_VERSION, read
+    )
 
 
 @task(
     name="summarize",
     task_run_name="summarize-{paper.key}",
     **RETRIED,
-    cache_policy=_keyed(
-        lambda paper, extraction, language, backend, model: _key(
-            "summarize",
-            paper.key,
-            language,
-            backend,
-            model,
-            summarizer.PROMPT_VERSION,
-            extraction is not None,
-        )
-    ),
+    cache_policy=_keyed(_summary_key),
     persist_result=True,
 )
 def summarize_paper(
-    paper: Paper, extraction: Extraction | None, language: str, backend: str, model: str
+    paper: Paper, extraction: Extraction | None, language: str, llm: LLMConfig
 ) -> SummaryRecord:
-    """Summarize one paper with the chosen backend."""
-    chosen = summarizer.make_summarizer(get_settings(), backend)
-    return chosen.summarize(paper, extraction, language)
+    """Summarize one paper with the run's LLM backend."""
+    return services.summarizer(llm).summarize(paper, extraction, language)
 
 
-def _judge_key(papers: list[Paper], topic: Topic, model: str, backend: str = "") -> str:
+def _judge_key(papers: list[Paper], topic: Topic, llm: LLMConfig) -> str:
     # Per paper version, topic definition, model and prompt: any change asks the judge again.
-    return _key(
-        "judge", [p.key for p in papers], topic.definition(), backend, model, JUDGE_PROMPT_VERSION
-    )
+    keys = [p.key for p in papers]
+    return _key("judge", keys, topic.definition(), llm.backend, llm.model, JUDGE_PROMPT_VERSION)
 
 
 @task(
     name="judge",
     task_run_name="judge-{topic.slug}",
     **RETRIED,
-    cache_policy=_keyed(
-        lambda papers, topic, model, backend="": _judge_key(papers, topic, model, backend)
-    ),
+    cache_policy=_keyed(_judge_key),
     persist_result=True,
 )
-def judge_papers(papers: list[Paper], topic: Topic, model: str, backend: str = "") -> JudgeBatch:
+def judge_papers(papers: list[Paper], topic: Topic, llm: LLMConfig) -> JudgeBatch:
     """Judge one batch of a topic's keyword candidates on title and abstract."""
-    found = make_judge(get_settings(), backend or None, model)  # the run's backend, as summaries
+    found = services.judge(llm)
     if found is None:
         raise ConfigError(
             "the relevance judge needs llm_judge = true and GEMINI_API_KEY or "
@@ -283,130 +249,67 @@ def judge_papers(papers: list[Paper], topic: Topic, model: str, backend: str = "
 class TaskJudge:
     """A Judge whose every batch runs as a `judge_papers` task run: retried, cached, in the UI."""
 
-    def __init__(self, judge_task: Any, name: str, model: str):
-        self.task, self.name, self.model = judge_task, name, model
+    def __init__(self, judge_task: Any, llm: LLMConfig):
+        self.task, self.llm = judge_task, llm
+        self.name, self.model = llm.backend, llm.model
 
     def judge(self, papers: Any, topic: Topic) -> JudgeBatch:
-        return self.task(list(papers), topic, self.model, self.name)
+        return self.task(list(papers), topic, self.llm)
 
 
 # No retries here: store.connect waits for another process's lock itself, with backoff.
 @task(name="store", task_run_name="store-{kind}", cache_policy=NO_CACHE)
 def store_results(db_path: Path, kind: str, items: list[Any], day: date | None = None) -> int:
     """Upsert results into DuckDB, in one transaction; safe to repeat."""
-    by_type: dict[type, list[Any]] = defaultdict(list)
-    for item in items:
-        by_type[type(item)].append(item)
-    unknown = set(by_type) - set(_SAVERS)
-    if unknown:
-        raise TypeError(f"cannot store {', '.join(sorted(t.__name__ for t in unknown))}")
-    with store.connect(db_path) as con:
-        con.execute("BEGIN")
-        for kind_of, save in _SAVERS.items():
-            if by_type.get(kind_of):
-                save(con, by_type[kind_of], day)
-        con.execute("COMMIT")
-    return len(items)
-
-
-def _each(save: Any) -> Any:
-    return lambda con, items, _day: [save(con, item) for item in items]
-
-
-_SAVERS: dict[type, Any] = {
-    Paper: lambda con, items, _day: store.save_papers(con, items),
-    Listing: _each(
-        lambda con, x: store.save_listing(con, x.categories, x.day, x.window, list(x.papers))
-    ),
-    Selection: lambda con, items, day: store.save_selections(con, day, items),
-    JudgeCalls: _each(lambda con, x: store.save_judgements(con, x.topic, x.day, x.batches)),
-    Extraction: _each(store.save_extraction),
-    SummaryRecord: _each(store.save_summary),
-    Failure: _each(store.save_failure),
-    DayNote: _each(lambda con, x: store.save_empty_day(con, x.topic, x.day, x.reason, x.status)),
-    Cleared: _each(lambda con, x: store.clear_failure(con, x.arxiv_id, x.version, x.stage)),
-}
+    return writes.save_all(db_path, items, day)
 
 
 @task(name="render", task_run_name="render-{slug}-{day}", cache_policy=NO_CACHE)
 def render_day(
-    db_path: Path,
-    topic: str,
-    slug: str,
-    language: str,
-    day: date,
-    front: dict,
-    output_dir: Path,
-    figure_dir: Path,
-    figure_policy: str,
+    config: StageConfig, topic: str, slug: str, language: str, day: date, front: dict
 ) -> render.Post | None:
     """Render the topic's post for `day` from DuckDB alone; None when nothing was kept."""
-    settings = get_settings()
-    layout = render.Layout(
-        settings.post_format, settings.figure_base_url, settings.figure_output_dir
-    )
-    with store.connect(db_path) as con:
-        shown: list[PaperView] = views.load_day(con, topic, day, language, settings.updated_papers)
+    post = config.post
+    layout = render.Layout(post.post_format, post.figure_base_url, post.figure_output_dir)
+    with store.connect(config.db_path) as con:
+        shown = views.load_day(con, topic, day, language, post.updated_papers)
         if not shown:
             return None
-        post = render.render_post(
+        written = render.render_post(
             topic,
             slug,
             language,
             day,
             shown,
             front,
-            output_dir,
-            figure_dir,
-            figure_policy,
+            post.output_dir,
+            config.figure_dir,
+            post.figure_policy,
             layout,
         )
         failed = sum(1 for v in shown if v.failures)
         models = sorted({v.summary.served_model or v.summary.model for v in shown if v.summary})
         prompts = sorted({v.summary.prompt_version for v in shown if v.summary})
-        store.save_digest(con, topic, day, str(post.path), len(shown), failed, models, prompts)
-    return post
+        store.save_digest(con, topic, day, str(written.path), len(shown), failed, models, prompts)
+    return written
 
 
 # Apprise itself sends once per call: these retries are the only layer. The task takes the
 # channel's position, never its URL, which holds secrets and would become a parameter.
 @task(
     name="notify",
-    task_run_name="notify-{topic}-{day}-{index}",
+    task_run_name="notify-{topic.name}-{day}-{index}",
     retries=2,
     retry_delay_seconds=RETRY_DELAYS,
     retry_condition_fn=_transient,
     cache_policy=NO_CACHE,
 )
-def notify(topic: str, day: date, index: int) -> deliveries.Delivery:
+def notify(config: StageConfig, topic: Topic, day: date, index: int) -> deliveries.Delivery:
     """Send a topic's day to its `index`th notify URL and record the outcome in DuckDB."""
     from prefect.runtime import task_run
 
-    settings = get_settings()
-    return deliveries.send(settings, settings.topic(topic), day, index, task_run.run_count or 1)
-
-
-def notify_day(steps: Stages, topic: Topic, day: date) -> list[str]:
-    """Send `topic`'s day to every channel that has not got it; return the failures.
-
-    A failed channel fails neither the day nor the other channels: it is recorded, and the
-    next run tries it again.
-    """
-    settings = get_settings()
-    done = deliveries.sent_before(settings.db_path, topic.name, day)
-    failed = []
-    for index, url in enumerate(deliveries.urls(settings, topic), 1):
-        try:
-            found = notify_channel(url, index)
-        except ConfigError as exc:  # one unreadable URL leaves the others their message
-            failed.append(exc.message)
-            continue
-        if found.fingerprint in done:
-            continue
-        state = steps.notify(topic.name, day, found.index, return_state=True)
-        if not state.is_completed():
-            failed.append(f"{found.shown}: {state.result(raise_on_failure=False)}")
-    return failed
+    attempt = task_run.run_count or 1
+    return deliveries.send(config, load_secrets(), topic, day, index, attempt)
 
 
 class Stages:
@@ -416,11 +319,12 @@ class Stages:
     fresh data directory never meets a stale cache.
     """
 
-    def __init__(self, result_dir: Path, retry_delays: list[float] | None = None):
+    def __init__(self, config: StageConfig):
         def bind(fn: Any, **options: Any) -> Any:
-            return fn.with_options(result_storage=result_dir, **options)
+            return fn.with_options(result_storage=config.result_dir, **options)
 
-        delays = {"retry_delay_seconds": retry_delays} if retry_delays else {}
+        delays = {"retry_delay_seconds": list(config.retry_delays)}
+        self.config = config
         self.fetch_papers = bind(fetch_papers, **delays)
         self.fetch_range = bind(fetch_range, **delays)
         self.fetch_licences = bind(fetch_licences, **delays)

@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from config import secrets
+from config.settings import Settings
+from tasks import services
 from tasks.domain import Paper
+from tasks.relevance.judge import Judge
+from tasks.stage_config import llm_config
 from tasks.summary.schema import Analysis, PaperSummary, SummaryRecord
+from tasks.summary.summarizer import Summarizer
 
 WHEN = datetime(2024, 10, 4, 12, 0, tzinfo=UTC)
+
+
+def make_summarizer(settings: Settings, backend: str | None = None) -> Summarizer:
+    """Return the summarizer a run with `settings` and `backend` builds."""
+    return services.summarizer(llm_config(settings, backend), secrets.of(settings))
+
+
+def make_judge(settings: Settings, backend: str | None = None) -> Judge | None:
+    """Return the relevance judge a run with `settings` and `backend` builds, if any."""
+    return services.judge(llm_config(settings, backend), secrets.of(settings))
 
 
 def paper(arxiv_id: str = "2410.03665", version: int = 1, **fields) -> Paper:

@@ -3,10 +3,11 @@ from datetime import UTC, datetime
 import pymupdf
 import pytest
 
+from config.settings import user_agent
 from tasks.domain import Paper
 from tasks.errors import ExtractError, TransientError, is_transient
 from tasks.pdf.validate import check_pdf
-from tasks.source.client import PoliteSession, user_agent
+from tasks.source.client import PoliteSession
 from tasks.source.download import download_pdf
 from tasks.source.limiter import Limiter
 from tests.fakes.arxiv_server import ArxivServer, html_page, rate_limited, slow, unavailable

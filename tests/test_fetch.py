@@ -11,9 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 import arxiv
 import pytest
 
+from config.settings import user_agent
 from tasks.errors import FetchError, TransientError, is_transient
 from tasks.source.api import ArxivSource, paper_from_result
-from tasks.source.client import retry_after_seconds, user_agent
+from tasks.source.client import retry_after_seconds
 from tasks.source.limiter import Limiter
 from tasks.source.schedule import batch_window, next_label
 from tests.fakes.arxiv_server import (

@@ -14,7 +14,7 @@ from tasks import stages
 from tasks.errors import JudgeError
 from tasks.llm.quota import reset_quotas
 from tasks.relevance import judge, keywords
-from tests.factories import paper
+from tests.factories import make_judge, paper
 from tests.fakes.gemini_server import FakeGemini, answer, client_error
 
 KEY = "test-judge-key"
@@ -160,22 +160,27 @@ def test_without_a_judge_the_keyword_step_decides_and_says_so():
 
 def test_no_key_or_extractive_or_switched_off_means_no_judge():
     with_key = {"GEMINI_API_KEY": KEY, "topics": []}
-    assert judge.make_judge(Settings(**{"GEMINI_API_KEY": ""})) is None
-    assert judge.make_judge(Settings(**with_key), backend="extractive") is None
-    assert judge.make_judge(Settings(**with_key, llm_judge=False)) is None
-    assert isinstance(judge.make_judge(Settings(**with_key)), judge.GeminiJudge)
+    assert make_judge(Settings(**{"GEMINI_API_KEY": ""})) is None
+    assert make_judge(Settings(**with_key), backend="extractive") is None
+    assert make_judge(Settings(**with_key, llm_judge=False)) is None
+    assert isinstance(make_judge(Settings(**with_key)), judge.GeminiJudge)
 
 
 def test_cache_key_is_stable_and_names_version_definition_model_and_prompt():
-    papers = day(2)[:2]
-    key = stages._judge_key(papers, TOPIC, MODEL)
-    assert key == stages._judge_key(list(papers), TOPIC.model_copy(), MODEL)
+    from dataclasses import replace
+
+    from tasks.stage_config import LLMConfig
+
+    papers, llm = day(2)[:2], LLMConfig("gemini", MODEL)
+    key = stages._judge_key(papers, TOPIC, llm)
+    assert key == stages._judge_key(list(papers), TOPIC.model_copy(), replace(llm, timeout=9))
     changed = [
-        stages._judge_key([papers[0], paper("2606.17001", version=2)], TOPIC, MODEL),
-        stages._judge_key(papers, TOPIC.model_copy(update={"description": "other"}), MODEL),
-        stages._judge_key(papers, TOPIC, "gemini-2.5-pro"),
+        stages._judge_key([papers[0], paper("2606.17001", version=2)], TOPIC, llm),
+        stages._judge_key(papers, TOPIC.model_copy(update={"description": "other"}), llm),
+        stages._judge_key(papers, TOPIC, replace(llm, model="gemini-2.5-pro")),
+        stages._judge_key(papers, TOPIC, replace(llm, backend="openai")),
     ]
-    assert key not in changed and len(set(changed)) == 3
+    assert key not in changed and len(set(changed)) == 4
 
 
 def test_bench_smoke_on_a_ten_paper_subset(tmp_path):

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
+from config import secrets
 from config.settings import Settings
 from tasks.domain import Selection
 from tasks.errors import LLMConfigError, QuotaExhausted, SummaryError, TransientError
@@ -27,6 +28,7 @@ from tasks.llm.quota import begin_requests, cost_usd, reset_quotas
 from tasks.llm.sampling import SamplingSettings
 from tasks.record import store
 from tasks.relevance.judge import parse_verdicts
+from tasks.stage_config import llm_config
 from tasks.summary.summarizer import GeminiSummarizer, OpenAISummarizer
 from tests import factories
 from tests import test_faults as faults
@@ -75,14 +77,19 @@ def settings(fake, tmp_path, **values) -> Settings:
     return Settings(GEMINI_API_KEY=KEY, gemini_base_url=fake.url, data_dir=tmp_path, **values)
 
 
+def check_served(found: Settings) -> list[str]:
+    """Check the models of a Gemini run with `found` settings, as `plan.begin_day` does."""
+    return models.check_served(llm_config(found, "gemini"), found.cache_dir, secrets.of(found))
+
+
 # -- served models ------------------------------------------------------------------------
 
 
 def test_the_default_model_is_served_and_the_list_is_cached_for_the_day(fake, tmp_path):
-    served = models.check_served(settings(fake, tmp_path), "gemini")
+    served = check_served(settings(fake, tmp_path))
     assert DEFAULT in served and RETIRED not in served
     assert "gemini-embedding-2" not in served  # no generateContent
-    models.check_served(settings(fake, tmp_path), "gemini")
+    check_served(settings(fake, tmp_path))
     assert len(fake.listed) == 1 and fake.requests == []
     [cached] = (tmp_path / "cache" / "models").iterdir()
     record = json.loads(cached.read_text())
@@ -93,7 +100,7 @@ def test_the_default_model_is_served_and_the_list_is_cached_for_the_day(fake, tm
 
 def test_a_retired_model_stops_with_one_line_naming_model_setting_and_served_ones(fake, tmp_path):
     with pytest.raises(LLMConfigError) as caught:
-        models.check_served(settings(fake, tmp_path, llm_model=RETIRED), "gemini")
+        check_served(settings(fake, tmp_path, llm_model=RETIRED))
     error = pickle.loads(pickle.dumps(caught.value))
     line = str(error)
     assert "\n" not in line and RETIRED in line
@@ -102,11 +109,11 @@ def test_a_retired_model_stops_with_one_line_naming_model_setting_and_served_one
 
 
 def test_a_model_missing_from_the_cached_list_is_looked_up_once_more(fake, tmp_path):
-    models.check_served(settings(fake, tmp_path), "gemini")
+    check_served(settings(fake, tmp_path))
     fake.served = [*gemini_models(), "gemini-3.9-flash"]  # launched since the morning
     try:
-        models.check_served(settings(fake, tmp_path, llm_model="gemini-3.9-flash"), "gemini")
-        models.check_served(settings(fake, tmp_path, llm_model="gemini-3.9-flash"), "gemini")
+        check_served(settings(fake, tmp_path, llm_model="gemini-3.9-flash"))
+        check_served(settings(fake, tmp_path, llm_model="gemini-3.9-flash"))
     finally:
         fake.served = gemini_models()
     assert len(fake.listed) == 2  # the morning's list, then one fresh look, then the cache
@@ -114,7 +121,7 @@ def test_a_model_missing_from_the_cached_list_is_looked_up_once_more(fake, tmp_p
 
 def test_a_retired_fallback_model_names_its_own_setting(fake, tmp_path):
     with pytest.raises(LLMConfigError, match="llm_fallback_model / DIGEST_LLM_FALLBACK_MODEL"):
-        models.check_served(settings(fake, tmp_path, llm_fallback_model=RETIRED), "gemini")
+        check_served(settings(fake, tmp_path, llm_fallback_model=RETIRED))
 
 
 def test_an_invalid_key_stops_the_check(fake, tmp_path):
@@ -127,7 +134,7 @@ def test_an_invalid_key_stops_the_check(fake, tmp_path):
 
         other._models = refuse  # type: ignore[method-assign]
         with pytest.raises(LLMConfigError, match="API key not valid.*GEMINI_API_KEY"):
-            models.check_served(settings(other, tmp_path), "gemini")
+            check_served(settings(other, tmp_path))
 
 
 def test_same_family_prefers_the_words_in_common():
@@ -350,7 +357,9 @@ def test_the_free_tier_plan_for_a_40_paper_day(tmp_path):
     free = Settings(data_dir=tmp_path, db_path=tmp_path / "none.duckdb")
     assert (free.llm_rpm, free.llm_rpd) == (5, 20)
     begin_requests({DEFAULT: 2})  # the judge's two batches of 25, earlier today
-    day = plan.plan_day(free, "gemini", papers, decisions, "Diffusion Models 2026-12-04")
+    day = plan.plan_day(
+        llm_config(free, "gemini"), papers, decisions, "Diffusion Models 2026-12-04"
+    )
     assert day.line == (
         "Diffusion Models 2026-12-04: 40 LLM calls needed, 18 left today (llm_rpd = 20, "
         "since midnight Pacific): 22 papers will wait"
@@ -370,7 +379,7 @@ def test_requests_earlier_today_count_from_duckdb(tmp_path):
             con, replace(factories.record(paper), model=DEFAULT, calls=3, created_at=made)
         )
     found = Settings(data_dir=tmp_path, db_path=db)
-    assert plan.requests_today(found) == {DEFAULT: 3}
+    assert plan.requests_today(found.db_path) == {DEFAULT: 3}
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (
             store.SCHEMA_VERSION,

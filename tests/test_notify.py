@@ -8,11 +8,13 @@ from datetime import date
 import duckdb
 import pytest
 
+from config import secrets
 from config.settings import Settings, Topic
 from tasks.errors import ConfigError
 from tasks.post import notify
 from tasks.post.notify import Digest, Item
 from tasks.record import deliveries, store
+from tasks.stage_config import stage_config
 from tests.fakes.receivers import JsonReceiver, SmtpReceiver
 
 DAY = date(2024, 10, 7)
@@ -93,7 +95,7 @@ def test_urls_come_from_the_environment_comma_separated_and_from_the_topic(monke
         notify_urls=["json://c.example/", "json://a.example/"],
     )
     settings = Settings(topics=[topic])
-    assert deliveries.urls(settings, topic) == [
+    assert secrets.of(settings).urls(topic) == [
         "json://a.example/",
         "json://b.example/",
         "json://c.example/",
@@ -129,7 +131,8 @@ def test_a_sent_day_is_recorded_by_hash_and_a_failure_with_its_reason(tmp_path):
     with JsonReceiver() as hook:
         url = hook.apprise_url.replace("json://", f"json://digest:{SECRET}@")
         settings, topic = _published(tmp_path, notify_urls=[url], site_url="https://b.org")
-        sent = deliveries.send(settings, topic, DAY, 1)
+        config, keys = stage_config(settings), secrets.of(settings)
+        sent = deliveries.send(config, keys, topic, DAY, 1)
         assert sent.status == "sent" and sent.papers == 1
         assert (
             "https://b.org/2024/10/07/2024-10-07-diffusion-models/" in (hook.messages[0]["message"])
@@ -137,7 +140,7 @@ def test_a_sent_day_is_recorded_by_hash_and_a_failure_with_its_reason(tmp_path):
         assert deliveries.sent_before(settings.db_path, topic.name, DAY) == {sent.channel}
         hook.status = 503
         with pytest.raises(notify.TransientDeliveryError):
-            deliveries.send(settings, topic, DAY, 1, attempt=3)
+            deliveries.send(config, keys, topic, DAY, 1, attempt=3)
     ((service, status, reason, attempts, papers),) = deliveries.delivered(
         settings.db_path, topic.name, DAY
     )
@@ -152,8 +155,8 @@ def test_a_day_with_no_post_sends_nothing_unless_notify_empty(tmp_path):
     with store.connect(settings.db_path) as con:
         store.save_empty_day(con, topic.name, date(2024, 10, 8), "no paper matched the topic")
         store.save_empty_day(con, topic.name, date(2024, 10, 9), "listed nothing", "unavailable")
-    assert deliveries.load_digest(settings, topic, date(2024, 10, 8)) is None
-    told = settings.model_copy(update={"notify_empty": True})
+    assert deliveries.load_digest(stage_config(settings), topic, date(2024, 10, 8)) is None
+    told = stage_config(settings.model_copy(update={"notify_empty": True}))
     empty = deliveries.load_digest(told, topic, date(2024, 10, 8))
     assert empty is not None and empty.items == () and "no paper matched" in empty.note
     assert deliveries.load_digest(told, topic, date(2024, 10, 9)) is None  # left open

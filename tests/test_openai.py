@@ -31,9 +31,8 @@ from tasks.summary.summarizer import (
     GeminiSummarizer,
     OpenAISummarizer,
     QuotaSettings,
-    make_summarizer,
 )
-from tests.factories import paper
+from tests.factories import make_judge, make_summarizer, paper
 from tests.fakes.arxiv_server import ArxivServer
 from tests.fakes.openai_server import (
     FakeOpenAI,
@@ -349,7 +348,7 @@ def test_openai_settings_come_from_the_environment_and_the_key_stays_secret(clea
     settings = Settings()
 
     summarizer = make_summarizer(settings, "openai")
-    found = judge.make_judge(settings, "openai")
+    found = make_judge(settings, "openai")
 
     assert (summarizer.name, summarizer.model) == ("openai", MODEL)
     assert isinstance(summarizer, OpenAISummarizer) and isinstance(found, judge.OpenAIJudge)
@@ -363,7 +362,7 @@ def test_openai_without_a_base_url_says_what_to_set(clean_env):
         make_summarizer(Settings(), "openai")
     message = str(caught.value)
     assert message.startswith("DIGEST_OPENAI_BASE_URL is not set") and "\n" not in message
-    assert judge.make_judge(Settings(), "openai") is None
+    assert make_judge(Settings(), "openai") is None
 
 
 def test_a_base_url_without_a_scheme_is_a_config_error(clean_env):
@@ -373,10 +372,10 @@ def test_a_base_url_without_a_scheme_is_a_config_error(clean_env):
 
 def test_the_judge_follows_the_runs_backend(clean_env):
     both = Settings(openai_base_url=BASE, GEMINI_API_KEY="g")
-    assert isinstance(judge.make_judge(both), judge.GeminiJudge)
-    assert isinstance(judge.make_judge(both, "openai"), judge.OpenAIJudge)
-    assert judge.make_judge(both, "extractive") is None
-    assert judge.make_judge(Settings(openai_base_url=BASE, llm_judge=False), "openai") is None
+    assert isinstance(make_judge(both), judge.GeminiJudge)
+    assert isinstance(make_judge(both, "openai"), judge.OpenAIJudge)
+    assert make_judge(both, "extractive") is None
+    assert make_judge(Settings(openai_base_url=BASE, llm_judge=False), "openai") is None
 
 
 def test_gemini_keeps_its_own_name_and_model(clean_env):

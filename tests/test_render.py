@@ -252,9 +252,10 @@ def test_markdown_format_has_plain_front_matter_and_figures_under_the_base_url(t
 
 
 @pytest.mark.parametrize("setting", ["updated", "new", "skip"])
-def test_two_days_from_the_database_show_a_new_version_once(tmp_path, monkeypatch, setting):
-    from config.settings import get_settings
+def test_two_days_from_the_database_show_a_new_version_once(tmp_path, setting):
+    from config.settings import Settings
     from tasks.record import store
+    from tasks.stage_config import stage_config
     from tasks.stages import render_day
 
     db, out = tmp_path / "d.duckdb", tmp_path / "out"
@@ -265,15 +266,9 @@ def test_two_days_from_the_database_show_a_new_version_once(tmp_path, monkeypatc
             store.save_papers(con, [p])
             store.save_selections(con, day, [Selection(p.arxiv_id, p.version, "DM", True, 1.0)])
             store.save_summary(con, record(p))
-    monkeypatch.setenv("DIGEST_UPDATED_PAPERS", setting)
-    get_settings.cache_clear()
-    try:
-        posts = [
-            render_day.fn(db, "DM", "dm", "zh", day, {}, out, tmp_path, "licensed")
-            for day in (DAY, NEXT)
-        ]
-    finally:
-        get_settings.cache_clear()
+    settings = Settings(db_path=db, output_dir=out, data_dir=tmp_path, updated_papers=setting)
+    config = stage_config(settings)
+    posts = [render_day.fn(config, "DM", "dm", "zh", day, {}) for day in (DAY, NEXT)]
     first, second = (p.text.split("---\n", 2)[2] for p in posts)
     assert "## A Diffusion Model for Things" in first and "更新的论文" not in first
     title = "A Diffusion Model for Things"

@@ -21,9 +21,9 @@ from tasks.summary.summarizer import (
     GeminiSummarizer,
     build_prompt,
     check_summary,
-    make_summarizer,
 )
 from tests import factories
+from tests.factories import make_summarizer
 from tests.fakes.gemini_server import (
     FakeGemini,
     answer,
@@ -544,7 +544,7 @@ def test_unknown_backend_is_a_config_error(no_key_env):
 
 
 def test_the_input_token_setting_sets_the_papers_share_of_the_prompt():
-    from tasks.summary.summarizer import build_prompt, make_summarizer
+    from tasks.summary.summarizer import build_prompt
 
     settings = Settings(llm_backend="gemini", gemini_api_key="k", llm_input_tokens=1000)
     summarizer = make_summarizer(settings)
@@ -557,7 +557,7 @@ def test_the_input_token_setting_sets_the_papers_share_of_the_prompt():
 
 def test_each_summarizer_says_how_its_records_are_keyed():
     from tasks.summary.extractive import ExtractiveSummarizer
-    from tasks.summary.summarizer import PROMPT_VERSION, make_summarizer
+    from tasks.summary.summarizer import PROMPT_VERSION
 
     gemini = make_summarizer(Settings(llm_backend="gemini", gemini_api_key="k"))
     assert gemini.recorded_as("zh") == (PROMPT_VERSION, "zh")

@@ -15,12 +15,12 @@ import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from config.settings import Settings
+from config.secrets import Secrets
+from config.settings import LLM_BACKENDS
+from tasks import services
 from tasks.errors import LLMConfigError
 from tasks.llm.chat import Refusal
-from tasks.llm.gemini import GeminiTransport
-from tasks.llm.openai_chat import OpenAITransport
-from tasks.summary.summarizer import GEMINI_KEY_MISSING, secret
+from tasks.stage_config import LLMConfig
 
 log = logging.getLogger(__name__)
 
@@ -29,29 +29,28 @@ SUGGESTIONS = 5  # served models named when the configured one is not served
 UNSTABLE = {"latest", "preview", "exp"}  # aliases and previews: named after stable models
 
 
-def check_served(settings: Settings, backend: str, today: date | None = None) -> list[str]:
+def check_served(
+    llm: LLMConfig, cache_dir: Path, keys: Secrets | None = None, today: date | None = None
+) -> list[str]:
     """Raise LLMConfigError unless the service serves every configured model.
 
     Return the served models (empty for the extractive backend, or when the service gave no
     list: then the calls themselves tell). A model missing from today's cached list is looked
     up once more, in case the service launched it since.
     """
-    if backend not in ("gemini", "openai"):
+    if llm.backend not in LLM_BACKENDS:
         return []
-    served = served_models(settings, backend, today)
-    if _missing(settings, served):
-        served = served_models(settings, backend, today, fresh=True)
-    for setting, model in _missing(settings, served).items():
-        raise LLMConfigError(not_served(backend, model, setting, served))
+    served = served_models(llm, cache_dir, keys, today)
+    if _missing(llm, served):
+        served = served_models(llm, cache_dir, keys, today, fresh=True)
+    for setting, model in _missing(llm, served).items():
+        raise LLMConfigError(not_served(llm.backend, model, setting, served))
     return served
 
 
-def _missing(settings: Settings, served: list[str]) -> dict[str, str]:
+def _missing(llm: LLMConfig, served: list[str]) -> dict[str, str]:
     """Return the configured models (by setting) that `served` lacks; none without a list."""
-    configured = {
-        "llm_model": settings.llm_model,
-        "llm_fallback_model": settings.llm_fallback_model,
-    }
+    configured = {"llm_model": llm.model, "llm_fallback_model": llm.fallback_model}
     return {
         setting: model
         for setting, model in configured.items()
@@ -88,15 +87,19 @@ def _words(model: str) -> set[str]:
 
 
 def served_models(
-    settings: Settings, backend: str, today: date | None = None, fresh: bool = False
+    llm: LLMConfig,
+    cache_dir: Path,
+    keys: Secrets | None = None,
+    today: date | None = None,
+    fresh: bool = False,
 ) -> list[str]:
     """Return the models the service serves, from today's cache file or (`fresh`) by asking."""
-    base_url = _base_url(settings, backend)
-    path = cache_path(settings.cache_dir, backend, base_url, today or datetime.now(UTC).date())
+    backend, base_url = llm.backend, _base_url(llm)
+    path = cache_path(cache_dir, backend, base_url, today or datetime.now(UTC).date())
     if path.exists() and not fresh:
         return list(json.loads(path.read_text(encoding="utf-8"))["models"])
     try:
-        models = _transport(settings, backend).list_models()
+        models = services.transport(llm, keys).list_models()
     except Refusal as refusal:
         if refusal.kind == "config":
             raise LLMConfigError(refusal.message) from None
@@ -116,17 +119,5 @@ def cache_path(cache_dir: Path, backend: str, base_url: str, day: date) -> Path:
     return cache_dir / "models" / f"{backend}-{digest}-{day.isoformat()}.json"
 
 
-def _base_url(settings: Settings, backend: str) -> str:
-    if backend == "gemini":
-        return settings.gemini_base_url or GEMINI_URL
-    return settings.openai_base_url
-
-
-def _transport(settings: Settings, backend: str) -> GeminiTransport | OpenAITransport:
-    timeout = min(settings.llm_timeout, 30.0)  # a list is small: a slow answer is a fault
-    if backend == "gemini":
-        key = secret(settings.gemini_api_key)
-        if not key:
-            raise LLMConfigError(GEMINI_KEY_MISSING)
-        return GeminiTransport(key, settings.gemini_base_url, timeout)
-    return OpenAITransport(settings.openai_base_url, secret(settings.openai_api_key), timeout)
+def _base_url(llm: LLMConfig) -> str:
+    return (llm.gemini_base_url or GEMINI_URL) if llm.backend == "gemini" else llm.openai_base_url

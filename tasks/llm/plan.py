@@ -12,18 +12,19 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from config.settings import Settings
+from config.secrets import Secrets
+from config.settings import LLM_BACKENDS
 from tasks.domain import Failure, Paper, Selection
 from tasks.llm import models, quota
 from tasks.record import store, views
-from tasks.summary.summarizer import quota_settings
+from tasks.stage_config import LLMConfig, StageConfig
 
 log = logging.getLogger(__name__)
 
 QUOTA_DAY = ZoneInfo("America/Los_Angeles")  # Gemini's requests-per-day reset at its midnight
-LLM_BACKENDS = ("gemini", "openai")
 
 
 @dataclass(frozen=True)
@@ -35,46 +36,46 @@ class Plan:
     line: str
 
 
-def begin_day(settings: Settings, backend: str) -> None:
+def begin_day(config: StageConfig, keys: Secrets | None = None) -> None:
     """Check that the service serves the configured models; load today's request counts.
 
     Raises LLMConfigError (one line: the model, the setting, what is served) before any paper.
     """
-    if backend not in LLM_BACKENDS:
+    llm = config.llm
+    if llm.backend not in LLM_BACKENDS:
         return
-    models.check_served(settings, backend)
-    quota.begin_requests(requests_today(settings))
-    for model in filter(None, (settings.llm_model, settings.llm_fallback_model)):
-        if model not in settings.llm_prices:
-            quota.warn_once(quota.unpriced(model, settings.llm_budget_usd))
+    models.check_served(llm, config.cache_dir, keys)
+    quota.begin_requests(requests_today(config.db_path))
+    for model in filter(None, (llm.model, llm.fallback_model)):
+        if model not in llm.quota.prices:
+            quota.warn_once(quota.unpriced(model, llm.quota.budget_usd))
 
 
-def requests_today(settings: Settings) -> dict[str, int]:
+def requests_today(db_path: Path) -> dict[str, int]:
     """Return the LLM requests per model that DuckDB records since midnight Pacific."""
-    if not settings.db_path.exists():
+    if not db_path.exists():
         return {}
     midnight = datetime.now(QUOTA_DAY).replace(hour=0, minute=0, second=0, microsecond=0)
-    with store.connect(settings.db_path) as con:
+    with store.connect(db_path, read_only=True) as con:
         return views.calls_since(con, midnight)
 
 
 def plan_day(
-    settings: Settings,
-    backend: str,
+    llm: LLMConfig,
     todo: Sequence[Paper],
     decisions: Sequence[Selection],
     label: str,
 ) -> Plan:
     """Return the papers to summarize now, highest-scoring first, and those that must wait."""
     ranked = sorted(todo, key=lambda p: _rank(p, decisions), reverse=True)
-    if backend not in LLM_BACKENDS:
+    if llm.backend not in LLM_BACKENDS:
         return Plan(ranked, [], "")
-    left = _left_today(settings)
+    left = _left_today(llm)
     now, later = ranked[:left], ranked[left:]
-    reason = f"{settings.llm_model}'s {settings.llm_rpd} requests a day (llm_rpd) are used"
+    reason = f"{llm.model}'s {llm.quota.rpd} requests a day (llm_rpd) are used"
     why = f"{reason}; the paper {store.WAITING}"
     waiting = [Failure(p.arxiv_id, p.version, "summarize", why) for p in later]
-    return Plan(now, waiting, plan_line(label, len(ranked), left, settings.llm_rpd))
+    return Plan(now, waiting, plan_line(label, len(ranked), left, llm.quota.rpd))
 
 
 def plan_line(label: str, needed: int, left: int, rpd: int) -> str:
@@ -88,10 +89,10 @@ def plan_line(label: str, needed: int, left: int, rpd: int) -> str:
     )
 
 
-def _left_today(settings: Settings) -> int:
-    limits = quota_settings(settings)
-    chosen = [m for m in (settings.llm_model, settings.llm_fallback_model) if m]
-    if not settings.llm_rpd:
+def _left_today(llm: LLMConfig) -> int:
+    limits = llm.quota
+    chosen = [m for m in (llm.model, llm.fallback_model) if m]
+    if not limits.rpd:
         return 1 << 30
     args = (limits.rpm, limits.concurrency, limits.budget_usd, limits.rpd)
     return sum(quota.get_quota(m, *args).left_today() for m in chosen)

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import duckdb
 
-from config.settings import Settings, Topic
+from config.secrets import Secrets
+from config.settings import Topic
 from tasks.post import notify
 from tasks.post.notify import Channel, Digest, Item
 from tasks.record import store, views
+from tasks.stage_config import StageConfig
 
 SENT, FAILED = "sent", "failed"
 
@@ -35,33 +37,28 @@ class Delivery:
     papers: int = 0
 
 
-def urls(settings: Settings, topic: Topic) -> list[str]:
-    """Return the Apprise URLs of `topic`: the global ones, then the topic's own."""
-    found = [u.get_secret_value() for u in [*settings.notify_urls, *topic.notify_urls]]
-    return list(dict.fromkeys(u.strip() for u in found if u.strip()))
-
-
-def channels(settings: Settings, topic: Topic) -> list[Channel]:
+def channels(keys: Secrets, topic: Topic) -> list[Channel]:
     """Return the channels of `topic`, numbered from 1 in the order they are configured."""
-    return [notify.channel(url, n) for n, url in enumerate(urls(settings, topic), 1)]
+    return [notify.channel(url, n) for n, url in enumerate(keys.urls(topic), 1)]
 
 
-def load_digest(settings: Settings, topic: Topic, day: date) -> Digest | None:
+def load_digest(config: StageConfig, topic: Topic, day: date) -> Digest | None:
     """Return the message for `topic`'s `day`, or None when there is nothing to send.
 
     Nothing is sent for a day left open (arXiv listed nothing yet), nor for a day with no
     post unless `notify_empty` is set.
     """
-    if not settings.db_path.exists():
+    post = config.post
+    if not config.db_path.exists():
         return None
-    with store.connect(settings.db_path, read_only=True) as con:
+    with store.connect(config.db_path, read_only=True) as con:
         row = views.load_digest(con, topic.name, day)
         if row is None or row[4] == "unavailable":
             return None
         path, note = row[0], row[3] or ""
         if not path:
-            return Digest(topic.name, day, (), note=note) if settings.notify_empty else None
-        shown = views.load_day(con, topic.name, day, topic.language, settings.updated_papers)
+            return Digest(topic.name, day, (), note=note) if post.notify_empty else None
+        shown = views.load_day(con, topic.name, day, topic.language, post.updated_papers)
     items = tuple(
         Item(
             v.paper.title,
@@ -70,7 +67,7 @@ def load_digest(settings: Settings, topic: Topic, day: date) -> Digest | None:
         )
         for v in shown
     )
-    link = notify.post_url(settings.site_url, settings.post_url_format, day, Path(path).stem)
+    link = notify.post_url(post.site_url, post.post_url_format, day, Path(path).stem)
     return Digest(topic.name, day, items, link)
 
 
@@ -111,14 +108,16 @@ def record(db_path: Path, delivery: Delivery) -> Delivery:
     return delivery
 
 
-def send(settings: Settings, topic: Topic, day: date, index: int, attempt: int = 1) -> Delivery:
+def send(
+    config: StageConfig, keys: Secrets, topic: Topic, day: date, index: int, attempt: int = 1
+) -> Delivery:
     """Send `topic`'s `day` to its `index`th channel and record the outcome.
 
     A refusal is recorded, then raised (DeliveryError, or TransientDeliveryError for Prefect's
     retries to take up).
     """
-    url = urls(settings, topic)[index - 1]
-    found, digest = notify.channel(url, index), load_digest(settings, topic, day)
+    url = keys.urls(topic)[index - 1]
+    found, digest = notify.channel(url, index), load_digest(config, topic, day)
     if digest is None:
         return Delivery(topic.name, day, found.fingerprint, found.service, "nothing", "", 0)
     papers = len(digest.items)
@@ -126,7 +125,7 @@ def send(settings: Settings, topic: Topic, day: date, index: int, attempt: int =
         notify.deliver(url, index, digest)
     except (notify.DeliveryError, notify.TransientDeliveryError) as exc:
         record(
-            settings.db_path,
+            config.db_path,
             Delivery(
                 topic.name,
                 day,
@@ -140,7 +139,7 @@ def send(settings: Settings, topic: Topic, day: date, index: int, attempt: int =
         )
         raise
     return record(
-        settings.db_path,
+        config.db_path,
         Delivery(topic.name, day, found.fingerprint, found.service, SENT, "", attempt, papers),
     )
 

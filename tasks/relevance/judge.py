@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
-from config.settings import Settings, Topic
+from config.settings import Topic
 from tasks.domain import Paper, Selection
 from tasks.errors import ConfigError, JudgeError, QuotaExhausted, TransientError
 from tasks.llm.chat import Chat, QuotaSettings, Transport, ask_json, tokens
@@ -27,7 +27,6 @@ from tasks.llm.prompting import defuse, load_template, one_line, prompt_path
 from tasks.llm.sampling import SamplingSettings
 from tasks.relevance import keywords
 from tasks.relevance.verdicts import Verdict, Verdicts, parse_verdicts
-from tasks.summary.summarizer import quota_settings, sampling_settings, secret
 
 log = logging.getLogger(__name__)
 
@@ -174,25 +173,6 @@ class OpenAIJudge(LLMJudge):
     ):
         transport = OpenAITransport(base_url, api_key, timeout)
         super().__init__(_judge_chat(transport, model, quota, sampling))
-
-
-def make_judge(settings: Settings, backend: str | None = None, model: str = "") -> Judge | None:
-    """Return the judge the settings ask for, or None: extractive, switched off, or no endpoint.
-
-    `backend` is the run's summarizer backend (default: the settings'), `auto` as there.
-    """
-    choice = settings.resolved_backend(backend)
-    if not settings.llm_judge or choice not in ("gemini", "openai"):
-        return None
-    model, limits = model or settings.llm_model, quota_settings(settings)
-    sampling, timeout = sampling_settings(settings), settings.llm_timeout
-    if choice == "openai" and settings.openai_base_url:
-        key = secret(settings.openai_api_key)
-        return OpenAIJudge(settings.openai_base_url, model, key, timeout, limits, sampling)
-    key = secret(settings.gemini_api_key)
-    if choice == "gemini" and key:
-        return GeminiJudge(key, model, settings.gemini_base_url, timeout, limits, sampling)
-    return None
 
 
 def keyword_net(papers: Sequence[Paper], topic: Topic) -> list[Selection]:

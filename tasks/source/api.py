@@ -14,18 +14,15 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import arxiv
 import requests
 
 from tasks.domain import Paper, is_arxiv_id
 from tasks.errors import FetchError, TransientError
-from tasks.source.client import PoliteSession, user_agent, xml_root
+from tasks.source.client import PoliteSession, xml_root
 from tasks.source.limiter import Limiter, get_limiter
-
-if TYPE_CHECKING:
-    from config.settings import Settings
 
 PAGE_SIZE = 2000  # the API's largest page
 ID_BATCH = 100
@@ -146,16 +143,6 @@ class ArxivSource:
         # The process-wide limiter unless a test brings its own.
         pace = limiter or get_limiter(min_interval)
         self.session = ApiSession(pace, timeout, user_agent)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ArxivSource:
-        """Build the source the settings describe."""
-        return cls(
-            settings.arxiv_api_url,
-            settings.arxiv_min_interval,
-            settings.arxiv_timeout,
-            user_agent(settings.contact),
-        )
 
     def results(self, search: arxiv.Search, page_size: int = 100) -> Iterator[arxiv.Result]:
         """Yield the parsed entries of `search`, one polite request per page."""

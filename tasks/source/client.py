@@ -6,7 +6,6 @@ arXiv's terms cover the API, RSS and PDFs alike, so every request to arXiv goes 
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import requests
@@ -15,15 +14,6 @@ from lxml import etree
 from tasks.errors import TransientError
 from tasks.retry_after import MAX_RETRY_AFTER, retry_after_seconds
 from tasks.source.limiter import Limiter
-
-
-def user_agent(contact: str) -> str:
-    """Return the User-Agent that names this tool and how to reach its operator."""
-    try:
-        own = version("arxiv-digest")
-    except PackageNotFoundError:
-        own = "dev"
-    return f"arxiv-digest/{own} ({contact})"
 
 
 class PoliteSession(requests.Session):

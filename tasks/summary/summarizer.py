@@ -7,9 +7,8 @@ retry delay when there is one) and everything else raises `SummaryError`.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
-from config.settings import Settings
 from tasks.domain import Extraction, Paper
 from tasks.errors import ConfigError, SummaryError
 from tasks.llm.chat import Chat, QuotaSettings, Reply, Transport, ask_json, tokens
@@ -29,7 +28,6 @@ from tasks.summary.extractive import ExtractiveSummarizer, paper_sections
 from tasks.summary.schema import PaperSummary, SummaryRecord
 
 __all__ = [
-    "BACKENDS",
     "PROMPT_VERSION",
     "ExtractiveSummarizer",
     "GeminiSummarizer",
@@ -39,10 +37,8 @@ __all__ = [
     "Summarizer",
     "build_prompt",
     "check_summary",
-    "make_summarizer",
 ]
 
-BACKENDS = ("auto", "gemini", "openai", "extractive")
 PROMPT_PATH = prompt_path("summary")
 # The paper's share of the prompt is counted in characters, at an estimated 4 characters per
 # token of English prose (papers are read in English whatever the summary's language), so no
@@ -230,54 +226,3 @@ def _parse(reply: Reply, paper: Paper, language: str) -> tuple[PaperSummary | No
     if summary is None:
         return None, problems
     return summary, check_summary(summary, paper, language)
-
-
-def secret(value: Any) -> str:
-    """Return a SecretStr setting's value, stripped; empty when unset."""
-    return value.get_secret_value().strip() if value else ""
-
-
-def quota_settings(settings: Settings) -> QuotaSettings:
-    """Return the LLM limits and prices of `settings`."""
-    s = settings
-    return QuotaSettings(s.llm_rpm, s.llm_concurrency, s.llm_budget_usd, s.llm_prices, s.llm_rpd)
-
-
-def sampling_settings(settings: Settings) -> SamplingSettings:
-    """Return the sampling fields `settings` ask every request to send."""
-    s = settings
-    return SamplingSettings(
-        s.llm_temperature, s.llm_max_output_tokens, s.llm_thinking_budget, s.llm_context_tokens
-    )
-
-
-def make_summarizer(settings: Settings, backend: str | None = None) -> Summarizer:
-    """Return the summarizer for `backend` (default: the settings'); see `resolved_backend`."""
-    choice = backend or settings.llm_backend
-    if choice not in BACKENDS:
-        raise ConfigError(f"unknown LLM backend {choice!r}; use {', '.join(BACKENDS)}")
-    choice = settings.resolved_backend(choice)
-    if choice == "extractive":
-        return ExtractiveSummarizer()
-    model, timeout, fallback = settings.llm_model, settings.llm_timeout, settings.llm_fallback_model
-    if choice == "openai":
-        return OpenAISummarizer(
-            settings.openai_base_url,
-            model,
-            secret(settings.openai_api_key),
-            timeout,
-            fallback,
-            quota_settings(settings),
-            settings.llm_input_tokens,
-            sampling_settings(settings),
-        )
-    return GeminiSummarizer(
-        secret(settings.gemini_api_key),
-        model,
-        settings.gemini_base_url,
-        timeout,
-        fallback,
-        quota_settings(settings),
-        settings.llm_input_tokens,
-        sampling_settings(settings),
-    )
