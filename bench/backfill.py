@@ -238,11 +238,11 @@ def run_backfill_bench(
 ) -> BackfillReport:
     """Backfill `labels` synthetic labels of `papers` papers under the configured Prefect API."""
     from config.settings import get_settings
+    from fakes.gemini_server import FakeGemini
     from flows.backfill import backfill, dates, listening
+    from replay.arxiv_server import ArxivServer
     from tasks.llm.quota import reset_quotas
     from tasks.source import schedule
-    from tests.fakes.arxiv_server import ArxivServer
-    from tests.fakes.gemini_server import FakeGemini
 
     workdir = workdir or Path(tempfile.mkdtemp(prefix="bench-backfill-"))
     holidays = get_settings().holidays

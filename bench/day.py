@@ -187,8 +187,8 @@ def run_day_bench(
 ) -> DayReport:
     """Run the synthetic day twice under the configured Prefect API and measure both runs."""
     from config.settings import get_settings
-    from tests.fakes.arxiv_server import ArxivServer
-    from tests.fakes.gemini_server import FakeGemini
+    from fakes.gemini_server import FakeGemini
+    from replay.arxiv_server import ArxivServer
 
     workdir = workdir or Path(tempfile.mkdtemp(prefix="bench-day-"))
     entries = synthetic.day_entries(papers)

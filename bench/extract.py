@@ -1,6 +1,6 @@
 """Extraction speed: our extractor against plain PyMuPDF text extraction on the same files.
 
-Generates two-column 12-page papers (tests/fakes/pdfs.py), then reports pages per second and
+Generates two-column 12-page papers (replay/pdfs.py), then reports pages per second and
 figures per second for `tasks.pdf.extract.extract_pdf`, in-process and in the guarded child
 process, next to `page.get_text()` over the same pages, as ratios from one run.
 
@@ -17,9 +17,9 @@ from pathlib import Path
 import pymupdf
 import typer
 
+from replay.pdfs import make_paper_pdf, sample_spec
 from tasks.pdf.extract import extract_pdf
 from tasks.pdf.guard import extract_guarded
-from tests.fakes.pdfs import make_paper_pdf, sample_spec
 
 
 def make_papers(folder: Path, papers: int, pages: int) -> list[Path]:

@@ -21,13 +21,13 @@ from typing import Annotated, Any
 import typer
 
 from config.settings import Settings, Topic
+from fakes.gemini_server import FakeGemini
 from tasks import services
 from tasks.domain import Paper, Selection
 from tasks.llm.quota import reset_quotas
 from tasks.relevance import keywords
 from tasks.relevance.judge import GeminiJudge, Judge, JudgedDay, judge_day, keyword_net
 from tasks.stage_config import llm_config
-from tests.fakes.gemini_server import FakeGemini
 
 DATA = Path(__file__).with_name("data")
 LISTING = DATA / "2026-06-17-listing.json"

@@ -11,8 +11,8 @@ import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+from replay.pdfs import make_paper_pdf, sample_spec
 from tasks.source import schedule
-from tests.fakes.pdfs import make_paper_pdf, sample_spec
 
 DAY = date(2024, 10, 7)
 # The submission window of the batch labelled 2024-10-07 (14:00 ET Thu → 14:00 ET Fri).

@@ -22,7 +22,7 @@ DEMO_PORT = 8765
 
 def pdf_factory(papers: list[dict]):
     """Return a function that generates each sample paper's PDF from its metadata."""
-    from tests.fakes.pdfs import make_paper_pdf, spec_from_metadata
+    from replay.pdfs import make_paper_pdf, spec_from_metadata
 
     by_key = {(p["arxiv_id"], p["version"]): p for p in papers}
 
@@ -65,7 +65,7 @@ def _replay(server_class: Any, papers: list[dict]) -> Any:
 def run_demo(data_dir: Path = Path("data/demo")) -> list:
     """Serve the sample day on 127.0.0.1, run the flow on it, and say where to look."""
     from flows.cli import run_day
-    from tests.fakes.arxiv_server import ArxivServer
+    from replay.arxiv_server import ArxivServer
 
     papers = json.loads(SAMPLE.read_text(encoding="utf-8"))["papers"]
     with _replay(ArxivServer, papers) as server:

@@ -9,18 +9,17 @@ the task's source is part of every key.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from prefect import task
-from prefect.cache_policies import NO_CACHE, TASK_SOURCE, CacheKeyFnPolicy
+from prefect.cache_policies import NO_CACHE
 
 from config.secrets import load as load_secrets
 from config.settings import Topic
+from tasks import cache_keys as keys
 from tasks import services
 from tasks.domain import Extraction, Paper, Selection
 from tasks.errors import ConfigError, ListingUnavailable, is_transient
@@ -28,13 +27,12 @@ from tasks.pdf import guard
 from tasks.post import render
 from tasks.record import deliveries, store, views, writes
 from tasks.relevance import keywords
-from tasks.relevance.judge import JUDGE_PROMPT_VERSION, JudgeBatch
+from tasks.relevance.judge import JudgeBatch
 from tasks.source import download, listing, oai, rss, schedule
 from tasks.stage_config import ArxivConfig, LLMConfig, StageConfig
-from tasks.summary import summarizer
 from tasks.summary.schema import SummaryRecord
 
-EXTRACTOR_VERSION = "extract-v5"  # bump whenever extraction changes its output
+EXTRACTOR_VERSION = keys.EXTRACTOR_VERSION
 RETRY_DELAYS = [2, 10, 30]  # the default of the `retry_delays` setting, which Stages applies
 
 
@@ -51,28 +49,11 @@ RETRIED: dict[str, Any] = {
 }
 
 
-def _key(*parts: Any) -> str:
-    raw = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _keyed(fn: Any) -> CacheKeyFnPolicy:
-    return TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=lambda _ctx, params: fn(**params))
-
-
-def _fetch_key(categories: list[str], day: date, arxiv: ArxivConfig) -> str:
-    # A past batch never changes; a recent one may still be filling, so its key lapses hourly.
-    recent = day >= datetime.now(UTC).date() - timedelta(days=1)
-    bucket = datetime.now(UTC).strftime("%Y%m%d%H") if recent else ""
-    window = schedule.batch_window(day, arxiv.holidays)
-    return _key("fetch", arxiv.api_url, arxiv.rss_url, sorted(categories), day, window, bucket)
-
-
 @task(
     name="fetch",
     task_run_name="fetch-{day}",
     **RETRIED,
-    cache_policy=_keyed(_fetch_key),
+    cache_policy=keys.policy(keys.fetch),
     persist_result=True,
 )
 def fetch_papers(categories: list[str], day: date, arxiv: ArxivConfig) -> list[Paper]:
@@ -95,11 +76,6 @@ def fetch_papers(categories: list[str], day: date, arxiv: ArxivConfig) -> list[P
     return listing.batch_papers(source, categories, day, window, feed if newest else None)
 
 
-def _range_key(categories: list[str], labels: list[date], arxiv: ArxivConfig) -> str:
-    windows = [(label, schedule.batch_window(label, arxiv.holidays)) for label in labels]
-    return _key("fetch-range", arxiv.api_url, sorted(categories), windows)
-
-
 def _range_name() -> str:
     from prefect.runtime import task_run
 
@@ -111,7 +87,7 @@ def _range_name() -> str:
     name="fetch-range",
     task_run_name=_range_name,
     **RETRIED,
-    cache_policy=_keyed(_range_key),
+    cache_policy=keys.policy(keys.fetch_range),
     persist_result=True,
 )
 def fetch_range(
@@ -132,9 +108,7 @@ def fetch_range(
     name="licences",
     task_run_name="licences-{day}",
     **RETRIED,
-    cache_policy=_keyed(
-        lambda papers, day, arxiv: _key("licences", arxiv.oai_url, [p.key for p in papers])
-    ),
+    cache_policy=keys.policy(keys.licences),
     persist_result=True,
 )
 def fetch_licences(papers: list[Paper], day: date, arxiv: ArxivConfig) -> list[Paper]:
@@ -146,11 +120,7 @@ def fetch_licences(papers: list[Paper], day: date, arxiv: ArxivConfig) -> list[P
 @task(
     name="select",
     task_run_name="select-{topic}",
-    cache_policy=_keyed(
-        lambda papers, topic, include, exclude, min_score: _key(
-            "select", [p.key for p in papers], topic, include, exclude, min_score
-        )
-    ),
+    cache_policy=keys.policy(keys.select),
     persist_result=True,
 )
 def select_papers(
@@ -164,7 +134,7 @@ def select_papers(
     name="download",
     task_run_name="download-{paper.key}",
     **RETRIED,
-    cache_policy=_keyed(lambda paper, config: _key("download", paper.key, str(config.pdf_dir))),
+    cache_policy=keys.policy(keys.download),
     persist_result=True,
 )
 def download_pdf(paper: Paper, config: StageConfig) -> Path:
@@ -174,15 +144,10 @@ def download_pdf(paper: Paper, config: StageConfig) -> Path:
         return download.download_pdf(paper, arxiv.pdf_url, config.pdf_dir, session, cap)
 
 
-def _extract_key(pdf: Path, paper: Paper, config: StageConfig) -> str:
-    figures = (str(config.figure_dir), config.extract.max_figures)
-    return _key("extract", paper.key, EXTRACTOR_VERSION, *figures)
-
-
 @task(
     name="extract",
     task_run_name="extract-{paper.key}",
-    cache_policy=_keyed(_extract_key),
+    cache_policy=keys.policy(keys.extract),
     persist_result=True,
 )
 def extract_pdf(pdf: Path, paper: Paper, config: StageConfig) -> Extraction:
@@ -201,18 +166,11 @@ def extract_pdf(pdf: Path, paper: Paper, config: StageConfig) -> Extraction:
     return replace(extraction, extractor=EXTRACTOR_VERSION)
 
 
-def _summary_key(paper: Paper, extraction: Extraction | None, language: str, llm: LLMConfig) -> str:
-    read = extraction is not None
-    return _key(
-        "summarize", paper.key, language, llm.backend, llm.model, summarizer.PROMPT_VERSION, read
-    )
-
-
 @task(
     name="summarize",
     task_run_name="summarize-{paper.key}",
     **RETRIED,
-    cache_policy=_keyed(_summary_key),
+    cache_policy=keys.policy(keys.summarize),
     persist_result=True,
 )
 def summarize_paper(
@@ -222,17 +180,11 @@ def summarize_paper(
     return services.summarizer(llm).summarize(paper, extraction, language)
 
 
-def _judge_key(papers: list[Paper], topic: Topic, llm: LLMConfig) -> str:
-    # Per paper version, topic definition, model and prompt: any change asks the judge again.
-    keys = [p.key for p in papers]
-    return _key("judge", keys, topic.definition(), llm.backend, llm.model, JUDGE_PROMPT_VERSION)
-
-
 @task(
     name="judge",
     task_run_name="judge-{topic.slug}",
     **RETRIED,
-    cache_policy=_keyed(_judge_key),
+    cache_policy=keys.policy(keys.judge),
     persist_result=True,
 )
 def judge_papers(papers: list[Paper], topic: Topic, llm: LLMConfig) -> JudgeBatch:

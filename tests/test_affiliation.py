@@ -1,12 +1,12 @@
-"""The first author's affiliation on title blocks real papers print (tests/fakes/layouts.py)."""
+"""The first author's affiliation on title blocks real papers print (fakes/layouts.py)."""
 
 from __future__ import annotations
 
 import pymupdf
 
+from fakes.layouts import LEFT, UNICODE, done, marked, new_page, paragraph, words
 from tasks.pdf.affiliation import first_affiliation
 from tasks.pdf.lines import page_lines, reading_order
-from tests.fakes.layouts import LEFT, UNICODE, done, marked, new_page, paragraph, words
 
 
 def affiliation(data: bytes) -> str:

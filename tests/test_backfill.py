@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from config.settings import get_settings
 from flows.cli import app, backfill_table, run_plan
 from flows.demo import SAMPLE, pdf_factory
-from tests.fakes.arxiv_server import ArxivServer
+from replay.arxiv_server import ArxivServer
 
 TOPIC = "Diffusion Models"
 # One diffusion paper in each of three batches, plus one off-topic paper on 2024-10-07.

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flows.cli import app
-from tests.fakes.pdfs import make_bad_pdfs, make_paper_pdf, sample_spec
+from replay.pdfs import make_bad_pdfs, make_paper_pdf, sample_spec
 
 runner = CliRunner()
 pytestmark = pytest.mark.usefixtures("shipped_settings")

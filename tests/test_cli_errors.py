@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from fakes import gemini_server as gm
+from replay import arxiv_server as ax
 from tests import test_faults as faults
-from tests.fakes import arxiv_server as ax
-from tests.fakes import gemini_server as gm
 from tests.test_crash import ROOT, child_env
 
 RUN = [

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from fakes import gemini_server as gm
+from replay import arxiv_server as ax
 from tests import test_faults as faults
-from tests.fakes import arxiv_server as ax
-from tests.fakes import gemini_server as gm
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN = [

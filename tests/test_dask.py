@@ -15,7 +15,7 @@ from prefect_dask import DaskTaskRunner
 from config.settings import Settings, get_settings
 from flows.demo import SAMPLE, pdf_factory
 from flows.task_runner import build
-from tests.fakes.arxiv_server import ArxivServer
+from replay.arxiv_server import ArxivServer
 
 DAY = date(2024, 10, 7)
 POST = "2024-10-07-diffusion-models.md"

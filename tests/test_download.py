@@ -4,13 +4,13 @@ import pymupdf
 import pytest
 
 from config.settings import user_agent
+from replay.arxiv_server import ArxivServer, html_page, rate_limited, slow, unavailable
 from tasks.domain import Paper
 from tasks.errors import ExtractError, TransientError, is_transient
 from tasks.pdf.validate import check_pdf
 from tasks.source.client import PoliteSession
 from tasks.source.download import download_pdf
 from tasks.source.limiter import Limiter
-from tests.fakes.arxiv_server import ArxivServer, html_page, rate_limited, slow, unavailable
 
 WHEN = datetime(2024, 10, 4, 17, 59, tzinfo=UTC)
 UA = user_agent("tests <tests@example.org>")

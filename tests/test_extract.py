@@ -12,11 +12,7 @@ import pymupdf
 import pytest
 import tblib.pickling_support
 
-from tasks.domain import Extraction
-from tasks.errors import ExtractError
-from tasks.pdf.extract import extract_pdf
-from tasks.pdf.links import links_in_text
-from tests.fakes.pdfs import (
+from replay.pdfs import (
     FigureSpec,
     PdfTruth,
     make_bad_pdfs,
@@ -24,6 +20,10 @@ from tests.fakes.pdfs import (
     sample_spec,
     spec_from_metadata,
 )
+from tasks.domain import Extraction
+from tasks.errors import ExtractError
+from tasks.pdf.extract import extract_pdf
+from tasks.pdf.links import links_in_text
 
 CORPUS_SEEDS = range(12)
 

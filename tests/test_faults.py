@@ -39,14 +39,14 @@ import duckdb
 import pytest
 
 from config.settings import Settings, get_settings
+from fakes import gemini_server as gm
 from flows.demo import SAMPLE, pdf_factory
+from replay import arxiv_server as ax
+from replay.arxiv_api import ATOM_TYPE, FEED_HEAD, answer_query, now_stamp
+from replay.pdfs import make_bad_pdfs
 from tasks.llm.quota import reset_quotas
 from tasks.record import store
 from tests.conftest import TABLES
-from tests.fakes import arxiv_server as ax
-from tests.fakes import gemini_server as gm
-from tests.fakes.arxiv_api import ATOM_TYPE, FEED_HEAD, answer_query, now_stamp
-from tests.fakes.pdfs import make_bad_pdfs
 
 DAY = date(2024, 10, 7)
 TOPIC = "Diffusion Models"

@@ -12,12 +12,7 @@ import arxiv
 import pytest
 
 from config.settings import user_agent
-from tasks.errors import FetchError, TransientError, is_transient
-from tasks.source.api import ArxivSource, paper_from_result
-from tasks.source.client import retry_after_seconds
-from tasks.source.limiter import Limiter
-from tasks.source.schedule import batch_window, next_label
-from tests.fakes.arxiv_server import (
+from replay.arxiv_server import (
     ArxivServer,
     error_feed,
     rate_exceeded,
@@ -25,6 +20,11 @@ from tests.fakes.arxiv_server import (
     slow,
     unavailable,
 )
+from tasks.errors import FetchError, TransientError, is_transient
+from tasks.source.api import ArxivSource, paper_from_result
+from tasks.source.client import retry_after_seconds
+from tasks.source.limiter import Limiter
+from tasks.source.schedule import batch_window, next_label
 
 ROOT = Path(__file__).parents[1]
 FIXTURES = Path(__file__).parent / "fixtures" / "arxiv-api"

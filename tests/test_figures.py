@@ -1,4 +1,4 @@
-"""Figures found on one-page layouts that real papers use (tests/fakes/layouts.py)."""
+"""Figures found on one-page layouts that real papers use (fakes/layouts.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,7 @@ from pathlib import Path
 
 from pymupdf import Rect
 
-from tasks.domain import Extraction
-from tasks.pdf.extract import extract_pdf
-from tests.fakes.layouts import (
+from fakes.layouts import (
     BODY,
     LEFT,
     RIGHT,
@@ -19,6 +17,8 @@ from tests.fakes.layouts import (
     picture,
     words,
 )
+from tasks.domain import Extraction
+from tasks.pdf.extract import extract_pdf
 
 
 def run(tmp: Path, data: bytes) -> Extraction:

@@ -9,9 +9,9 @@ import duckdb
 import pytest
 
 from config.settings import get_settings
+from fakes.gemini_server import FakeGemini, default_summary
 from flows.demo import SAMPLE, pdf_factory
-from tests.fakes.arxiv_server import ArxivServer
-from tests.fakes.gemini_server import FakeGemini, default_summary
+from replay.arxiv_server import ArxivServer
 
 DAY = date(2024, 10, 7)
 BROKEN_PDF = ("2410.03368", 1)  # served as garbage: the paper must still appear

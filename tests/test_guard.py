@@ -8,9 +8,9 @@ import time
 
 import pytest
 
+from replay.pdfs import make_bad_pdfs, make_paper_pdf, sample_spec
 from tasks.errors import ExtractError
 from tasks.pdf.guard import extract_guarded, run_guarded
-from tests.fakes.pdfs import make_bad_pdfs, make_paper_pdf, sample_spec
 
 
 def sleep_forever() -> None:

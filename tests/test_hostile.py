@@ -12,9 +12,9 @@ import duckdb
 import pytest
 import yaml
 
+from fakes import gemini_server as gm
+from replay import arxiv_server as ax
 from tests import test_faults as faults
-from tests.fakes import arxiv_server as ax
-from tests.fakes import gemini_server as gm
 
 EVIL_ID = "../../etc/passwd"
 HOSTILE_ID = "2410.03999"

@@ -10,12 +10,12 @@ import pytest
 
 from bench import relevance
 from config.settings import Settings, Topic
-from tasks import stages
+from fakes.gemini_server import FakeGemini, answer, client_error
+from tasks import cache_keys
 from tasks.errors import JudgeError
 from tasks.llm.quota import reset_quotas
 from tasks.relevance import judge, keywords
 from tests.factories import make_judge, paper
-from tests.fakes.gemini_server import FakeGemini, answer, client_error
 
 KEY = "test-judge-key"
 MODEL = "gemini-2.5-flash"
@@ -172,13 +172,13 @@ def test_cache_key_is_stable_and_names_version_definition_model_and_prompt():
     from tasks.stage_config import LLMConfig
 
     papers, llm = day(2)[:2], LLMConfig("gemini", MODEL)
-    key = stages._judge_key(papers, TOPIC, llm)
-    assert key == stages._judge_key(list(papers), TOPIC.model_copy(), replace(llm, timeout=9))
+    key = cache_keys.judge(papers, TOPIC, llm)
+    assert key == cache_keys.judge(list(papers), TOPIC.model_copy(), replace(llm, timeout=9))
     changed = [
-        stages._judge_key([papers[0], paper("2606.17001", version=2)], TOPIC, llm),
-        stages._judge_key(papers, TOPIC.model_copy(update={"description": "other"}), llm),
-        stages._judge_key(papers, TOPIC, replace(llm, model="gemini-2.5-pro")),
-        stages._judge_key(papers, TOPIC, replace(llm, backend="openai")),
+        cache_keys.judge([papers[0], paper("2606.17001", version=2)], TOPIC, llm),
+        cache_keys.judge(papers, TOPIC.model_copy(update={"description": "other"}), llm),
+        cache_keys.judge(papers, TOPIC, replace(llm, model="gemini-2.5-pro")),
+        cache_keys.judge(papers, TOPIC, replace(llm, backend="openai")),
     ]
     assert key not in changed and len(set(changed)) == 4
 

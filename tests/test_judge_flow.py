@@ -18,11 +18,11 @@ from prefect.client.schemas.filters import (
 from prefect.logging.handlers import APILogHandler
 
 from config.settings import get_settings
+from fakes.gemini_server import FakeGemini
 from flows import report
 from flows.demo import SAMPLE, pdf_factory
+from replay.arxiv_server import ArxivServer
 from tasks.record import history, store
-from tests.fakes.arxiv_server import ArxivServer
-from tests.fakes.gemini_server import FakeGemini
 
 DAY = date(2024, 10, 7)
 TOPIC, SLUG = "Diffusion Models", "diffusion-models"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pymupdf
 
+from fakes.layouts import LEFT, done, marked, new_page, paragraph, words
 from tasks.pdf.extract import extract_pdf
-from tests.fakes.layouts import LEFT, done, marked, new_page, paragraph, words
 
 
 def links(tmp: Path, data: bytes) -> tuple[str, ...]:

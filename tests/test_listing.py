@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from replay.arxiv_server import ArxivServer
 from tasks.errors import FetchError, ListingUnavailable
 from tasks.source import listing
 from tasks.source.api import ArxivSource
 from tasks.source.limiter import Limiter
 from tasks.source.schedule import batch_window
 from tests.factories import paper
-from tests.fakes.arxiv_server import ArxivServer
 
 DAY = date(2024, 10, 7)
 WINDOW = batch_window(DAY)

@@ -20,6 +20,11 @@ import pytest
 
 from config import secrets
 from config.settings import Settings
+from fakes.gemini_server import FakeGemini, replay
+from fakes.openai_server import FakeOpenAI
+from fakes.openai_server import replay as replay_openai
+from fakes.recorded import gemini_models, recorded
+from replay import arxiv_server as ax
 from tasks.domain import Selection
 from tasks.errors import LLMConfigError, QuotaExhausted, SummaryError, TransientError
 from tasks.llm import models, plan
@@ -32,11 +37,6 @@ from tasks.stage_config import llm_config
 from tasks.summary.summarizer import GeminiSummarizer, OpenAISummarizer
 from tests import factories
 from tests import test_faults as faults
-from tests.fakes import arxiv_server as ax
-from tests.fakes.gemini_server import FakeGemini, replay
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.openai_server import replay as replay_openai
-from tests.fakes.recorded import gemini_models, recorded
 from tests.test_crash import ROOT, child_env
 from tests.test_summarize import make_extraction, make_paper
 

@@ -10,12 +10,12 @@ import pytest
 
 from config import secrets
 from config.settings import Settings, Topic
+from fakes.receivers import JsonReceiver, SmtpReceiver
 from tasks.errors import ConfigError
 from tasks.post import notify
 from tasks.post.notify import Digest, Item
 from tasks.record import deliveries, store
 from tasks.stage_config import stage_config
-from tests.fakes.receivers import JsonReceiver, SmtpReceiver
 
 DAY = date(2024, 10, 7)
 SECRET = "tok3n-canary-9d2f7a"

@@ -18,9 +18,9 @@ import pytest
 from typer.testing import CliRunner
 
 from config.settings import get_settings
+from fakes.receivers import JsonReceiver
 from flows.demo import SAMPLE, pdf_factory
-from tests.fakes import arxiv_server as ax
-from tests.fakes.receivers import JsonReceiver
+from replay import arxiv_server as ax
 
 TOPIC = "Diffusion Models"
 DAY = date(2024, 10, 7)

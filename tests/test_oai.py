@@ -6,14 +6,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from config.settings import user_agent
+from replay.arxiv_server import ArxivServer, Reply, rate_exceeded, rate_limited
 from tasks.domain import Paper
 from tasks.errors import FetchError, TransientError, is_transient
 from tasks.source.api import ArxivSource
-from tasks.source.client import PoliteSession, user_agent
+from tasks.source.client import PoliteSession
 from tasks.source.limiter import Limiter
 from tasks.source.oai import licence_of, licences, oai_set, with_licences
 from tasks.source.schedule import batch_window
-from tests.fakes.arxiv_server import ArxivServer, Reply, rate_exceeded, rate_limited
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = json.loads((ROOT / "config" / "sample" / "2024-10-07.json").read_text(encoding="utf-8"))

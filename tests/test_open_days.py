@@ -21,7 +21,7 @@ import pytest
 
 from config.settings import get_settings
 from flows.demo import SAMPLE, pdf_factory
-from tests.fakes import arxiv_server as ax
+from replay import arxiv_server as ax
 
 TOPIC = "Diffusion Models"
 # Two CC BY papers and one arXiv-licence paper kept on 2024-10-07; one off-topic; one on 10-04.

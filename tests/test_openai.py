@@ -14,7 +14,20 @@ import pytest
 from typer.testing import CliRunner
 
 from config.settings import Settings, get_settings
+from fakes.openai_server import (
+    FakeOpenAI,
+    Fault,
+    answer,
+    client_error,
+    default_answer,
+    delay,
+    insufficient_quota,
+    rate_limited,
+    raw_body,
+    server_error,
+)
 from flows.demo import SAMPLE, pdf_factory
+from replay.arxiv_server import ArxivServer
 from tasks.errors import (
     ConfigError,
     JudgeError,
@@ -33,19 +46,6 @@ from tasks.summary.summarizer import (
     QuotaSettings,
 )
 from tests.factories import make_judge, make_summarizer, paper
-from tests.fakes.arxiv_server import ArxivServer
-from tests.fakes.openai_server import (
-    FakeOpenAI,
-    Fault,
-    answer,
-    client_error,
-    default_answer,
-    delay,
-    insufficient_quota,
-    rate_limited,
-    raw_body,
-    server_error,
-)
 from tests.test_faults import capturing
 from tests.test_judge import TOPIC, day, keyword
 from tests.test_summarize import make_extraction, make_paper

@@ -6,11 +6,11 @@ import time
 
 import pytest
 
+from fakes.gemini_server import FakeGemini, Fault, rate_limited
 from tasks.errors import QuotaExhausted, TransientError
 from tasks.llm.quota import cost_usd, reset_quotas
 from tasks.summary.summarizer import GeminiSummarizer, QuotaSettings
 from tests.factories import paper
-from tests.fakes.gemini_server import FakeGemini, Fault, rate_limited
 
 PRICES = {"flash": [0.30, 2.50], "lite": [0.10, 0.40]}
 

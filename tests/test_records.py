@@ -11,13 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from config.settings import Topic, get_settings
+from fakes.gemini_server import FakeGemini
 from flows.cli import app
 from tasks.domain import Extraction, Failure, Selection
 from tasks.llm.quota import reset_quotas
 from tasks.record import store
 from tasks.relevance import judge, keywords
 from tests.factories import paper, record
-from tests.fakes.gemini_server import FakeGemini
 
 DAY, NEXT = date(2024, 10, 7), date(2024, 10, 8)
 WAITS = "gemini-2.5-flash's daily quota is used up; the paper waits for the next run"

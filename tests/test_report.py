@@ -13,12 +13,12 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRun
 from config.settings import get_settings
 from flows.demo import SAMPLE, pdf_factory
 from flows.report import artifact_key, body, decision_rows, paper_rows, preview
+from replay.arxiv_server import ArxivServer
 from tasks.domain import Extraction, Failure, Selection
 from tasks.record import history, store
 from tasks.record.views import PaperView
 from tasks.summary.extractive import ExtractiveSummarizer
 from tests.factories import paper, record
-from tests.fakes.arxiv_server import ArxivServer
 
 DAY = date(2024, 10, 7)
 

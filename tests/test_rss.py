@@ -4,12 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import user_agent
+from replay.arxiv_server import ArxivServer, Reply, rate_exceeded, unavailable
 from tasks.errors import FetchError, TransientError
 from tasks.source.api import ArxivSource
-from tasks.source.client import PoliteSession, user_agent
+from tasks.source.client import PoliteSession
 from tasks.source.limiter import Limiter
 from tasks.source.rss import feed_url, parse_rss, rss_papers
-from tests.fakes.arxiv_server import ArxivServer, Reply, rate_exceeded, unavailable
 
 ROOT = Path(__file__).parents[1]
 SAMPLE = json.loads((ROOT / "config" / "sample" / "2024-10-07.json").read_text(encoding="utf-8"))

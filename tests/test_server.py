@@ -22,7 +22,7 @@ from bench.prefect_server import prefect_env, prefect_server, stop
 from flows.demo import SAMPLE, pdf_factory, ui_hint
 from flows.serve import ROOT
 from flows.ui_check import find_chromium
-from tests.fakes.arxiv_server import ArxivServer
+from replay.arxiv_server import ArxivServer
 
 pytestmark = pytest.mark.prefect_server
 

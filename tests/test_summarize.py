@@ -9,6 +9,15 @@ import pickle
 import pytest
 
 from config.settings import Settings
+from fakes.gemini_server import (
+    FakeGemini,
+    answer,
+    client_error,
+    default_summary,
+    delay,
+    rate_limited,
+    server_error,
+)
 from tasks.domain import Extraction, Paper
 from tasks.errors import ConfigError, LLMConfigError, SummaryError, TransientError
 from tasks.summary.extractive import split_sentences
@@ -24,15 +33,6 @@ from tasks.summary.summarizer import (
 )
 from tests import factories
 from tests.factories import make_summarizer
-from tests.fakes.gemini_server import (
-    FakeGemini,
-    answer,
-    client_error,
-    default_summary,
-    delay,
-    rate_limited,
-    server_error,
-)
 
 KEY = "AIzaSy-test-key-do-not-log-0123456789"
 MODEL = "gemini-2.5-flash"

@@ -13,8 +13,8 @@ import duckdb
 import pytest
 
 from config.settings import get_settings
-from tests.fakes.arxiv_server import ArxivServer
-from tests.fakes.pdfs import make_paper_pdf, spec_from_metadata
+from replay.arxiv_server import ArxivServer
+from replay.pdfs import make_paper_pdf, spec_from_metadata
 
 TOPIC = "Diffusion Models"
 FIRST, SECOND = date(2024, 10, 4), date(2024, 10, 8)

@@ -17,7 +17,7 @@ from typing import Any, Self
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from tests.fakes.local_server import LocalServer, QuietHandler
+from fakes.local_server import LocalServer, QuietHandler
 
 
 class _JsonHandler(QuietHandler):

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.local_server import LocalServer, QuietHandler
-from tests.fakes.recorded import recorded
+from fakes.local_server import LocalServer, QuietHandler
+from fakes.recorded import recorded
 
 Responder = Callable[[dict[str, Any]], str]
 # The judge's verdict per paper id ("2410.03665v1"): relevant or not; None leaves the id out.

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes import gemini_server
-from tests.fakes.local_server import LocalServer, QuietHandler
-from tests.fakes.recorded import recorded
+from fakes import gemini_server
+from fakes.local_server import LocalServer, QuietHandler
+from fakes.recorded import recorded
 
 Responder = Callable[[dict[str, Any]], str]
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-FIXTURES = Path(__file__).parents[1] / "fixtures" / "llm"
+FIXTURES = Path(__file__).parents[1] / "tests" / "fixtures" / "llm"
 
 
 def recorded(name: str, **values: str) -> tuple[int, dict[str, Any]]:

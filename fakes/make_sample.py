@@ -1,6 +1,6 @@
 """Build config/sample/2024-10-07.json from the reference post plus synthetic distractors.
 
-Run from the project root: `uv run python -m tests.fakes.make_sample REFERENCE_POST.md`, with
+Run from the project root: `uv run python -m fakes.make_sample REFERENCE_POST.md`, with
 the path of the real 2024-10-07 post it was made from (kept outside this repository). Only
 regenerating the sample needs it; the tests read config/sample/2024-10-07.json. Timestamps,
 categories and licences are synthetic; see config/sample/README.md.
@@ -226,7 +226,7 @@ def synthetic_papers() -> list[dict]:
 def main() -> None:
     if len(sys.argv) != 2 or not Path(sys.argv[1]).is_file():
         raise SystemExit(
-            "usage: python -m tests.fakes.make_sample REFERENCE_POST.md (the real "
+            "usage: python -m fakes.make_sample REFERENCE_POST.md (the real "
             "2024-10-07 Diffusion Models post the sample is made from)"
         )
     papers = reference_papers(Path(sys.argv[1]).read_text(encoding="utf-8"))

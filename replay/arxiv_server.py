@@ -25,9 +25,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from tests.fakes.arxiv_api import ATOM_TYPE, answer_query, error_feed_xml
-from tests.fakes.arxiv_oai import OaiRepository
-from tests.fakes.arxiv_rss import rss_feed
+from replay.arxiv_api import ATOM_TYPE, answer_query, error_feed_xml
+from replay.arxiv_oai import OaiRepository
+from replay.arxiv_rss import rss_feed
 
 Entry = dict[str, Any]
 PdfFactory = Callable[[str, int], bytes | None]
