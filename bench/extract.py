@@ -17,7 +17,8 @@ from pathlib import Path
 import pymupdf
 import typer
 
-from replay.pdfs import make_paper_pdf, sample_spec
+from fakes.corpus import sample_spec
+from replay.pdfs import make_paper_pdf
 from tasks.pdf.extract import extract_pdf
 from tasks.pdf.guard import extract_guarded
 

@@ -11,7 +11,8 @@ import random
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from replay.pdfs import make_paper_pdf, sample_spec
+from fakes.corpus import sample_spec
+from replay.pdfs import make_paper_pdf
 from tasks.source import schedule
 
 DAY = date(2024, 10, 7)

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from config.settings import Settings, resolve_backend
+from config.settings import LLM_BACKENDS, Settings, resolve_backend
 from tasks.llm.chat import QuotaSettings
 from tasks.llm.sampling import SamplingSettings
+from tasks.summary.extractive import ExtractiveSummarizer
 
 
 @dataclass(frozen=True)
@@ -124,9 +125,12 @@ def arxiv_config(settings: Settings) -> ArxivConfig:
 def llm_config(settings: Settings, backend: str | None = None) -> LLMConfig:
     """Return the LLM `backend` (default: the settings') stands for; see `resolve_backend`."""
     s = settings
+    backend = resolve_backend(s, backend)
+    # Without an LLM the summarizer's own version is the model: it keys and records summaries.
+    model = s.llm_model if backend in LLM_BACKENDS else ExtractiveSummarizer.model
     return LLMConfig(
-        resolve_backend(s, backend),
-        s.llm_model,
+        backend,
+        model,
         s.llm_fallback_model,
         s.gemini_base_url,
         s.openai_base_url,

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from fakes.corpus import make_bad_pdfs, sample_spec
 from flows.cli import app
-from replay.pdfs import make_bad_pdfs, make_paper_pdf, sample_spec
+from replay.pdfs import make_paper_pdf
 
 runner = CliRunner()
 pytestmark = pytest.mark.usefixtures("shipped_settings")

@@ -12,14 +12,9 @@ import pymupdf
 import pytest
 import tblib.pickling_support
 
-from replay.pdfs import (
-    FigureSpec,
-    PdfTruth,
-    make_bad_pdfs,
-    make_paper_pdf,
-    sample_spec,
-    spec_from_metadata,
-)
+from fakes.corpus import make_bad_pdfs, sample_spec
+from replay.paper_spec import FigureSpec, PdfTruth
+from replay.pdfs import make_paper_pdf, spec_from_metadata
 from tasks.domain import Extraction
 from tasks.errors import ExtractError
 from tasks.pdf.extract import extract_pdf

@@ -40,10 +40,10 @@ import pytest
 
 from config.settings import Settings, get_settings
 from fakes import gemini_server as gm
+from fakes.corpus import make_bad_pdfs
 from flows.demo import SAMPLE, pdf_factory
 from replay import arxiv_server as ax
 from replay.arxiv_api import ATOM_TYPE, FEED_HEAD, answer_query, now_stamp
-from replay.pdfs import make_bad_pdfs
 from tasks.llm.quota import reset_quotas
 from tasks.record import store
 from tests.conftest import TABLES

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from replay.pdfs import make_bad_pdfs, make_paper_pdf, sample_spec
+from fakes.corpus import make_bad_pdfs, sample_spec
+from replay.pdfs import make_paper_pdf
 from tasks.errors import ExtractError
 from tasks.pdf.guard import extract_guarded, run_guarded
 
