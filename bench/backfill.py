@@ -237,7 +237,7 @@ def run_backfill_bench(
     excluded_pids: frozenset[int] = frozenset(),
 ) -> BackfillReport:
     """Backfill `labels` synthetic labels of `papers` papers under the configured Prefect API."""
-    from config.settings import get_settings
+    from config.loading import get_settings
     from fakes.gemini_server import FakeGemini
     from flows.backfill import backfill, dates, listening
     from replay.arxiv_server import ArxivServer

@@ -83,7 +83,7 @@ class DayReport:
 
 @contextmanager
 def environment(values: dict[str, str]) -> Iterator[None]:
-    from config.settings import get_settings
+    from config.loading import get_settings
 
     saved = {key: os.environ.get(key) for key in values}
     os.environ.update(values)
@@ -137,7 +137,7 @@ def _run_flow() -> tuple[float, float, Any, Any]:
     """Run the day once; return when it was called (epoch), its wall time, result, run id."""
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    from config.settings import get_settings
+    from config.loading import get_settings
     from flows.daily_digest import daily_digest
     from tasks.llm.quota import reset_quotas
 
@@ -186,7 +186,7 @@ def run_day_bench(
     excluded_pids: frozenset[int] = frozenset(),
 ) -> DayReport:
     """Run the synthetic day twice under the configured Prefect API and measure both runs."""
-    from config.settings import get_settings
+    from config.loading import get_settings
     from fakes.gemini_server import FakeGemini
     from replay.arxiv_server import ArxivServer
 

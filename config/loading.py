@@ -6,6 +6,7 @@ import difflib
 import os
 import re
 import tomllib
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +138,9 @@ def _where(text: str, loc: list[str]) -> int:
     span = _topic_span(text, int(loc[1]))
     key_line = _line(text, loc[2], span) if len(loc) > 2 else 0
     return key_line or text.count("\n", 0, span[0]) + 1
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Return the process's settings, loaded on first call (ConfigError says what is wrong)."""
+    return load_settings()

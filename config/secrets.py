@@ -48,6 +48,6 @@ def of(settings: Settings) -> Secrets:
 
 def load() -> Secrets:
     """Return this process's secrets, from its environment and configuration file."""
-    from config.settings import get_settings
+    from config.loading import get_settings
 
     return of(get_settings())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from datetime import date
-from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -232,11 +231,3 @@ def user_agent(contact: str) -> str:
     except PackageNotFoundError:
         own = "dev"
     return f"arxiv-digest/{own} ({contact})"
-
-
-@lru_cache
-def get_settings() -> Settings:
-    """Return the process's settings, loaded on first call (ConfigError says what is wrong)."""
-    from config.loading import load_settings
-
-    return load_settings()

@@ -11,11 +11,12 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 from prefect.states import Completed, State
 
-from config.settings import Settings, Topic, get_settings
+from config.loading import get_settings
+from config.settings import Settings, Topic
 from flows import report
 from flows.daily_digest import daily_digest
+from flows.results import TopicResult
 from flows.task_runner import one_cluster
-from flows.topic_day import TopicResult
 from tasks import stages
 from tasks.domain import DayNote, Listing
 from tasks.errors import DayIncomplete, ListingUnavailable

@@ -8,10 +8,12 @@ from pathlib import Path
 from prefect import flow, get_run_logger
 from prefect.states import Completed, Failed, State
 
-from config.settings import Settings, get_settings
+from config.loading import get_settings
+from config.settings import Settings
 from flows.notifications import send_notifications
+from flows.results import TopicResult
 from flows.task_runner import SettingsTaskRunner
-from flows.topic_day import TopicResult, digest_topic
+from flows.topic_day import digest_topic
 from tasks import services, stages
 from tasks.domain import DayNote
 from tasks.errors import DayIncomplete

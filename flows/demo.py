@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from config.settings import get_settings
+from config.loading import get_settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "config" / "sample" / "2024-10-07.json"
 DEMO_DAY = date(2024, 10, 7)
@@ -64,7 +64,7 @@ def _replay(server_class: Any, papers: list[dict]) -> Any:
 
 def run_demo(data_dir: Path = Path("data/demo")) -> list:
     """Serve the sample day on 127.0.0.1, run the flow on it, and say where to look."""
-    from flows.cli import run_day
+    from flows.runs import run_day
     from replay.arxiv_server import ArxivServer
 
     papers = json.loads(SAMPLE.read_text(encoding="utf-8"))["papers"]

@@ -7,15 +7,16 @@ from typing import TYPE_CHECKING
 
 from prefect import get_run_logger
 
+from config.loading import get_settings
 from config.secrets import load as load_secrets
-from config.settings import Topic, get_settings
+from config.settings import Topic
 from tasks import stages
 from tasks.errors import ConfigError
 from tasks.post.notify import channel as notify_channel
 from tasks.record import deliveries
 
 if TYPE_CHECKING:
-    from flows.topic_day import TopicResult
+    from flows.results import TopicResult
 
 
 def send_notifications(steps: stages.Stages, results: list[TopicResult]) -> None:

@@ -21,7 +21,7 @@ from tasks.pipeline import Step
 from tasks.record import store
 
 if TYPE_CHECKING:
-    from flows.topic_day import TopicResult
+    from flows.results import TopicResult
 
 DOWNLOADS_IN_FLIGHT = 2  # downloads are the day's critical path; arXiv paces them anyway
 

@@ -6,13 +6,15 @@ run beside a daily run or a backfill.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
+
+from flows.console import fail, short, table
 
 SinceOpt = Annotated[
     datetime | None, typer.Option("--since", formats=["%Y-%m-%d"], help="First day YYYY-MM-DD")
@@ -32,43 +34,17 @@ ParquetOpt = Annotated[Path, typer.Option("--parquet", help="Folder for one file
 @contextmanager
 def _reading() -> Iterator[Any]:
     """Open the configured database read-only, or stop with a message saying what to do."""
-    from config.settings import get_settings
+    from config.loading import get_settings
     from tasks.record import store
 
     db = get_settings().db_path
     if not Path(db).exists():
-        _fail(f"no database at {db}; run `arxiv-digest run` first, or set DIGEST_DB_PATH")
+        fail(f"no database at {db}; run `arxiv-digest run` first, or set DIGEST_DB_PATH")
     try:
         with store.connect(db, read_only=True) as con:
             yield con
     except store.StoreError as exc:
-        _fail(str(exc), 1)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.secho(f"error: {message}", fg="red", err=True)
-    raise typer.Exit(code)
-
-
-def table(head: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """Return rows as a plain text table under `head`, the last column left ragged."""
-    cells = [[str(c) for c in head], *[[_cell(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(head) - 1)]
-    return "\n".join(
-        "  ".join([*(c.ljust(w) for c, w in zip(row, widths, strict=False)), row[-1]]).rstrip()
-        for row in cells
-    )
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.4f}" if value < 1 else f"{value:.2f}"
-    return "-" if value is None else str(value)
-
-
-def _short(text: str, width: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
+        fail(str(exc), 1)
 
 
 def papers(
@@ -88,11 +64,11 @@ def papers(
     if why:
         topic = topic or _only_topic()
         if not (topic and day) or since or status:
-            _fail("--why explains one topic on one day: give --topic T --date D only")
+            fail("--why explains one topic on one day: give --topic T --date D only")
         _why(topic, day.date())
         return
     if status not in (None, *history.STATUSES):
-        _fail(f"--status {status!r} is not one of {', '.join(history.STATUSES)}")
+        fail(f"--status {status!r} is not one of {', '.join(history.STATUSES)}")
     with _reading() as con:
         rows = history.papers(
             con, topic, since.date() if since else None, status, day.date() if day else None
@@ -110,7 +86,7 @@ def papers(
                     f"{r.arxiv_id}v{r.version}",
                     f"{r.score:.2f}",
                     *r.stages.values(),
-                    _short(r.title),
+                    short(r.title),
                 )
                 for r in rows
             ],
@@ -120,7 +96,7 @@ def papers(
 
 def _only_topic() -> str | None:
     """Return the name of the one configured topic; with several, --topic must choose."""
-    from config.settings import get_settings
+    from config.loading import get_settings
 
     topics = get_settings().topics
     return topics[0].name if len(topics) == 1 else None
@@ -133,7 +109,7 @@ def _why(topic: str, day: date) -> None:
     with _reading() as con:
         found = history.decisions(con, topic, day)
         if not found:
-            _fail(_no_decisions(con, topic, day), 1)
+            fail(_no_decisions(con, topic, day), 1)
     typer.echo(f"{topic}, {day}: {history.decision_counts(found)}")
     typer.echo(
         table(
@@ -145,7 +121,7 @@ def _why(topic: str, day: date) -> None:
                     d.decided_by,
                     f"{d.score:.2f}",
                     "-" if d.confidence is None else f"{d.confidence:.2f}",
-                    _short(d.title, 48),
+                    short(d.title, 48),
                     d.why,
                 )
                 for d in found
@@ -161,7 +137,7 @@ def _why(topic: str, day: date) -> None:
 
 def _no_decisions(con: Any, topic: str, day: date) -> str:
     """Return one line saying why nothing is recorded for `topic` on `day`, and what to do."""
-    from config.settings import get_settings
+    from config.loading import get_settings
     from tasks.record import history
     from tasks.source import schedule
 

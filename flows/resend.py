@@ -12,8 +12,9 @@ from datetime import date
 import typer
 
 from config import secrets
+from config.loading import get_settings
 from config.secrets import Secrets
-from config.settings import Topic, get_settings
+from config.settings import Topic
 from tasks.post.notify import DeliveryError, TransientDeliveryError
 from tasks.record import deliveries
 from tasks.stage_config import StageConfig, stage_config

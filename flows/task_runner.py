@@ -15,7 +15,8 @@ from typing import Any
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from config.settings import Settings, get_settings
+from config.loading import get_settings
+from config.settings import Settings
 
 # The scheduler of a local cluster that runs started inside `one_cluster` share.
 _shared_address: ContextVar[str] = ContextVar("shared_dask_address", default="")

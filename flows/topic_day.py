@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 
 from prefect import get_run_logger
@@ -10,6 +9,7 @@ from prefect import get_run_logger
 from config.settings import Topic
 from flows import papers as paper_flow
 from flows import report
+from flows.results import TopicResult
 from tasks import services, stages
 from tasks.domain import LICENCE_STAGE, Cleared, DayNote, Failure, JudgeCalls, Paper, Selection
 from tasks.errors import DigestError, ListingUnavailable
@@ -19,27 +19,6 @@ from tasks.relevance import judge as relevance
 from tasks.source import schedule
 from tasks.stage_config import StageConfig
 from tasks.summary.summarizer import Summarizer
-
-
-@dataclass
-class TopicResult:
-    """What one topic's day produced, for the run report."""
-
-    topic: str
-    day: date
-    post: str | None = None
-    fetched: int = 0
-    kept: int = 0
-    summarized: int = 0
-    failures: list[str] = field(default_factory=list)
-    waiting: list[str] = field(default_factory=list)
-    reused: int = 0  # kept papers already summarized in DuckDB, not processed again
-    licences_unknown: int = 0  # kept papers whose licence lookup failed: figures withheld
-    unavailable: bool = False  # arXiv listed nothing for the batch: the day is not finished
-    prompt_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float = 0.0
-    note: str = ""
 
 
 def digest_topic(

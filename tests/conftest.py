@@ -38,7 +38,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 @pytest.fixture
 def shipped_settings(monkeypatch):
     """Settings from config/digest.toml alone: no key and no DIGEST_* left by other tests."""
-    from config.settings import get_settings
+    from config.loading import get_settings
 
     for name in list(os.environ):
         if name.startswith("DIGEST_") or name in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):

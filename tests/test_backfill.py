@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from config.settings import get_settings
+from config.loading import get_settings
 from flows.cli import app, backfill_table, run_plan
 from flows.demo import SAMPLE, pdf_factory
 from replay.arxiv_server import ArxivServer

@@ -12,7 +12,8 @@ import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
-from config.settings import Settings, get_settings
+from config.loading import get_settings
+from config.settings import Settings
 from flows.demo import SAMPLE, pdf_factory
 from flows.task_runner import build
 from replay.arxiv_server import ArxivServer

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from config.settings import get_settings
+from config.loading import get_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 NOBODY = "http://127.0.0.1:9/api"  # the commands read DuckDB alone: no Prefect server needed

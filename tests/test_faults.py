@@ -38,7 +38,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from config.settings import Settings, get_settings
+from config.loading import get_settings
+from config.settings import Settings
 from fakes import gemini_server as gm
 from fakes.corpus import make_bad_pdfs
 from flows.demo import SAMPLE, pdf_factory

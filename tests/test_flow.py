@@ -8,7 +8,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from config.settings import get_settings
+from config.loading import get_settings
 from fakes.gemini_server import FakeGemini, default_summary
 from flows.demo import SAMPLE, pdf_factory
 from replay.arxiv_server import ArxivServer

@@ -17,7 +17,7 @@ from prefect.client.schemas.filters import (
 )
 from prefect.logging.handlers import APILogHandler
 
-from config.settings import get_settings
+from config.loading import get_settings
 from fakes.gemini_server import FakeGemini
 from flows import report
 from flows.demo import SAMPLE, pdf_factory

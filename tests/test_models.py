@@ -440,7 +440,7 @@ def default_env(arxiv, data, **values: str) -> dict[str, str]:
 
 
 def run_flow(env: dict[str, str], llm: str):
-    from config.settings import get_settings
+    from config.loading import get_settings
     from flows.daily_digest import daily_digest
 
     mp = pytest.MonkeyPatch()

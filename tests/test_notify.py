@@ -165,7 +165,7 @@ def test_a_day_with_no_post_sends_nothing_unless_notify_empty(tmp_path):
 def test_the_cli_rejects_an_unreadable_url_at_once_naming_its_position(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    from config.settings import get_settings
+    from config.loading import get_settings
     from flows.cli import app
 
     monkeypatch.setenv("DIGEST_DB_PATH", str(tmp_path / "d.duckdb"))

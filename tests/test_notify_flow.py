@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from config.settings import get_settings
+from config.loading import get_settings
 from fakes.receivers import JsonReceiver
 from flows.demo import SAMPLE, pdf_factory
 from replay import arxiv_server as ax

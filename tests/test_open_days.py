@@ -19,7 +19,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from config.settings import get_settings
+from config.loading import get_settings
 from flows.demo import SAMPLE, pdf_factory
 from replay import arxiv_server as ax
 

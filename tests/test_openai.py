@@ -13,7 +13,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from config.settings import Settings, get_settings
+from config.loading import get_settings
+from config.settings import Settings
 from fakes.openai_server import (
     FakeOpenAI,
     Fault,

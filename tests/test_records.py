@@ -10,7 +10,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from config.settings import Topic, get_settings
+from config.loading import get_settings
+from config.settings import Topic
 from fakes.gemini_server import FakeGemini
 from flows.cli import app
 from tasks.domain import Extraction, Failure, Selection

@@ -10,7 +10,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-from config.settings import get_settings
+from config.loading import get_settings
 from flows.demo import SAMPLE, pdf_factory
 from flows.report import artifact_key, body, decision_rows, paper_rows, preview
 from replay.arxiv_server import ArxivServer

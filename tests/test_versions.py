@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from config.settings import get_settings
+from config.loading import get_settings
 from replay.arxiv_server import ArxivServer
 from replay.pdfs import make_paper_pdf, spec_from_metadata
 
