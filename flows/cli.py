@@ -42,7 +42,7 @@ def main(
     from config.loading import get_settings
     from tasks.errors import ConfigError
 
-    console.state["debug"] = debug
+    console.options["debug"] = debug
     try:  # the first load: every later get_settings() returns these
         get_settings()
     except ConfigError as exc:

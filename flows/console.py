@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 import typer
 
-state = {"debug": False}  # --debug: tracebacks shown, errors raised as they are
+options = {"debug": False}  # --debug: tracebacks shown, errors raised as they are
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -58,7 +58,7 @@ class Brief(logging.Formatter):
 
 def brief_console() -> None:
     """Keep tracebacks out of the terminal (the Prefect UI still gets them) unless --debug."""
-    if state["debug"]:
+    if options["debug"]:
         return
     loggers = [
         logging.getLogger(),
@@ -95,7 +95,7 @@ def quiet_prefect() -> None:
 
 def fail_startup(exc: RuntimeError) -> None:
     """Say what to do when Prefect's temporary server did not start in time."""
-    if "ephemeral Prefect API server" not in str(exc) or state["debug"]:
+    if "ephemeral Prefect API server" not in str(exc) or options["debug"]:
         raise exc
     limit = os.environ.get(STARTUP_TIMEOUT, "?")
     if "process exited" in str(exc):

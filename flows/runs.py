@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from flows import console
 from flows.console import brief_console, fail, fail_startup, quiet_prefect
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def run_day(
     value = state.result(raise_on_failure=False)
     if isinstance(value, DayIncomplete):
         results = value.results
-    elif isinstance(value, (DigestError, OSError)) and not state["debug"]:
+    elif isinstance(value, (DigestError, OSError)) and not console.options["debug"]:
         fail(f"the run for {day or 'the latest batch'} failed: {value} (--debug shows more)", 1)
     elif isinstance(value, BaseException):
         raise value
@@ -107,7 +108,7 @@ def print_result(r: TopicResult) -> None:
 
 def no_batch(settings: Settings, day: date, topics: list[str] | None) -> str:
     """Return why `day` has no batch (recorded for each topic, as a run would), or ""."""
-    from tasks.record import store
+    from tasks.record import store, writes
     from tasks.source import schedule as cal
 
     note = cal.no_batch_note(day, settings.holidays)
@@ -116,7 +117,7 @@ def no_batch(settings: Settings, day: date, topics: list[str] | None) -> str:
     names = topics or [t.name for t in settings.topics]
     with store.connect(settings.db_path) as con:
         for name in names:
-            store.save_empty_day(con, settings.topic(name).name, day, note)
+            writes.save_empty_day(con, settings.topic(name).name, day, note)
     return note
 
 

@@ -242,7 +242,7 @@ def render_day(
         failed = sum(1 for v in shown if v.failures)
         models = sorted({v.summary.served_model or v.summary.model for v in shown if v.summary})
         prompts = sorted({v.summary.prompt_version for v in shown if v.summary})
-        store.save_digest(con, topic, day, str(written.path), len(shown), failed, models, prompts)
+        writes.save_digest(con, topic, day, str(written.path), len(shown), failed, models, prompts)
     return written
 
 

@@ -17,7 +17,7 @@ import pytest
 from tasks.domain import Extraction, Failure, Figure, Paper, Selection
 from tasks.post.latex import readable
 from tasks.post.render import render_post
-from tasks.record import store, views
+from tasks.record import store, views, writes
 from tests.factories import record
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,9 +120,9 @@ def _store(
         name = f"{p.stem}-fig{i}.png"
         (figure_dir / name).write_bytes(PNG)
         figures.append(Figure(i, i, (0.0, 0.0, 1.0, 1.0), f"{caption} {i}", 1, 1, "sha", name))
-    store.save_papers(con, [p])
-    store.save_selections(con, day, [Selection(p.arxiv_id, p.version, topic, True, 2.0)])
-    store.save_extraction(
+    writes.save_papers(con, [p])
+    writes.save_selections(con, day, [Selection(p.arxiv_id, p.version, topic, True, 2.0)])
+    writes.save_extraction(
         con,
         Extraction(
             p.arxiv_id,
@@ -135,7 +135,7 @@ def _store(
         ),
     )
     if summarized:
-        store.save_summary(con, record(p, text))
+        writes.save_summary(con, record(p, text))
 
 
 Posts = dict[tuple[str, str, date], tuple[list[Paper], list[Paper]]]
@@ -160,21 +160,21 @@ def _fill(db: Path, figure_dir: Path) -> Posts:
                 f"Figure: {p.title}",
                 summarized=p is not failed,
             )
-        store.save_failure(
+        writes.save_failure(
             con,
             Failure(
                 failed.arxiv_id, failed.version, "summarize", "429 quota exhausted: retry tomorrow"
             ),
         )
         _store(con, "Hostile", HOSTILE_DAY, hostile, figure_dir, HOSTILE, HOSTILE)
-        store.save_failure(con, Failure(hostile.arxiv_id, hostile.version, "summarize", HOSTILE))
+        writes.save_failure(con, Failure(hostile.arxiv_id, hostile.version, "summarize", HOSTILE))
         for p in (v2, fresh):
             _store(
                 con, "Diffusion Models", LATER, p, figure_dir, "内容", "Figure", summarized=p is v2
             )
-        store.save_failure(con, Failure(fresh.arxiv_id, 1, "summarize", WAITING))
+        writes.save_failure(con, Failure(fresh.arxiv_id, 1, "summarize", WAITING))
         _store(con, "Hostile", LATER, v3, figure_dir, HOSTILE, HOSTILE)
-        store.save_failure(con, Failure(v3.arxiv_id, 3, "extract", HOSTILE))
+        writes.save_failure(con, Failure(v3.arxiv_id, 3, "extract", HOSTILE))
     return {
         ("Diffusion Models", "diffusion-models", DAY): (sample, []),
         ("Hostile", "hostile", HOSTILE_DAY): ([hostile], []),

@@ -31,7 +31,7 @@ from tasks.llm import models, plan
 from tasks.llm.chat import QuotaSettings
 from tasks.llm.quota import begin_requests, cost_usd, reset_quotas
 from tasks.llm.sampling import SamplingSettings
-from tasks.record import store
+from tasks.record import migrations, store, writes
 from tasks.relevance.judge import parse_verdicts
 from tasks.stage_config import llm_config
 from tasks.summary.summarizer import GeminiSummarizer, OpenAISummarizer
@@ -334,7 +334,7 @@ def test_a_routed_model_is_named_by_duckdb_the_post_and_the_run_report(tmp_path)
     routed = replace(factories.record(p), model=RETIRED, served_model=DEFAULT)
     db = tmp_path / "digest.duckdb"
     with store.connect(db) as con:
-        store.save_summary(con, routed)
+        writes.save_summary(con, routed)
         [(served,)] = con.execute("SELECT served_model FROM summaries").fetchall()
         assert served == DEFAULT and views._summary(con, [p.arxiv_id, 1], "zh") == routed
     shown = replace(_view(p), summary=routed)
@@ -375,14 +375,14 @@ def test_requests_earlier_today_count_from_duckdb(tmp_path):
     paper = factories.paper()
     with store.connect(db) as con:
         made = datetime.now(UTC)
-        store.save_summary(
+        writes.save_summary(
             con, replace(factories.record(paper), model=DEFAULT, calls=3, created_at=made)
         )
     found = Settings(data_dir=tmp_path, db_path=db)
     assert plan.requests_today(found.db_path) == {DEFAULT: 3}
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT max(version) FROM schema_version").fetchone() == (
-            store.SCHEMA_VERSION,
+            migrations.SCHEMA_VERSION,
         )
         assert con.execute("SELECT served_model, calls FROM summaries").fetchall() == [("", 3)]
 

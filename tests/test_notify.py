@@ -14,7 +14,7 @@ from fakes.receivers import JsonReceiver, SmtpReceiver
 from tasks.errors import ConfigError
 from tasks.post import notify
 from tasks.post.notify import Digest, Item
-from tasks.record import deliveries, store
+from tasks.record import deliveries, store, writes
 from tasks.stage_config import stage_config
 
 DAY = date(2024, 10, 7)
@@ -123,7 +123,7 @@ def _published(tmp_path, **extra) -> tuple[Settings, Topic]:
             "excluded) VALUES (?, ?, '2410.03665', 1, true, 2, [], [])",
             [topic.name, DAY],
         )
-        store.save_digest(con, topic.name, DAY, "posts/2024-10-07-diffusion-models.md", 1, 0, [])
+        writes.save_digest(con, topic.name, DAY, "posts/2024-10-07-diffusion-models.md", 1, 0, [])
     return settings, topic
 
 
@@ -153,8 +153,8 @@ def test_a_sent_day_is_recorded_by_hash_and_a_failure_with_its_reason(tmp_path):
 def test_a_day_with_no_post_sends_nothing_unless_notify_empty(tmp_path):
     settings, topic = _published(tmp_path)
     with store.connect(settings.db_path) as con:
-        store.save_empty_day(con, topic.name, date(2024, 10, 8), "no paper matched the topic")
-        store.save_empty_day(con, topic.name, date(2024, 10, 9), "listed nothing", "unavailable")
+        writes.save_empty_day(con, topic.name, date(2024, 10, 8), "no paper matched the topic")
+        writes.save_empty_day(con, topic.name, date(2024, 10, 9), "listed nothing", "unavailable")
     assert deliveries.load_digest(stage_config(settings), topic, date(2024, 10, 8)) is None
     told = stage_config(settings.model_copy(update={"notify_empty": True}))
     empty = deliveries.load_digest(told, topic, date(2024, 10, 8))

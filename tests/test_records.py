@@ -16,7 +16,7 @@ from fakes.gemini_server import FakeGemini
 from flows.cli import app
 from tasks.domain import Extraction, Failure, Selection
 from tasks.llm.quota import reset_quotas
-from tasks.record import store
+from tasks.record import store, writes
 from tasks.relevance import judge, keywords
 from tests.factories import paper, record
 
@@ -26,8 +26,8 @@ runner = CliRunner()
 
 
 def _keep(con, day, topic, p, kept=True):
-    store.save_papers(con, [p])
-    store.save_selections(con, day, [Selection(p.arxiv_id, p.version, topic, kept, 2.5)])
+    writes.save_papers(con, [p])
+    writes.save_selections(con, day, [Selection(p.arxiv_id, p.version, topic, kept, 2.5)])
 
 
 @pytest.fixture
@@ -40,14 +40,14 @@ def db(tmp_path, monkeypatch):
             _keep(con, DAY, "Diffusion Models", p)
         _keep(con, DAY, "Diffusion Models", paper("2410.00004"), kept=False)
         _keep(con, DAY, "NeRF", done)
-        store.save_extraction(con, Extraction(done.arxiv_id, 1, 9))
-        store.save_summary(con, replace(record(done), cost_usd=0.0125))
-        store.save_failure(con, Failure(broken.arxiv_id, 1, "extract", "not a PDF"))
-        store.save_summary(con, replace(record(broken), cost_usd=0.0075))
-        store.save_failure(con, Failure(waiting.arxiv_id, 1, "download", "HTTP 404"))
-        store.save_failure(con, Failure(waiting.arxiv_id, 1, "summarize", WAITS))
+        writes.save_extraction(con, Extraction(done.arxiv_id, 1, 9))
+        writes.save_summary(con, replace(record(done), cost_usd=0.0125))
+        writes.save_failure(con, Failure(broken.arxiv_id, 1, "extract", "not a PDF"))
+        writes.save_summary(con, replace(record(broken), cost_usd=0.0075))
+        writes.save_failure(con, Failure(waiting.arxiv_id, 1, "download", "HTTP 404"))
+        writes.save_failure(con, Failure(waiting.arxiv_id, 1, "summarize", WAITS))
         _keep(con, NEXT, "Diffusion Models", paper("2410.00005", title="Next day's paper"))
-        store.save_failure(con, Failure("2410.00005", 1, "summarize", WAITS))
+        writes.save_failure(con, Failure("2410.00005", 1, "summarize", WAITS))
     monkeypatch.setenv("DIGEST_DB_PATH", str(path))
     get_settings.cache_clear()
     yield path
@@ -185,8 +185,8 @@ def judged_db(tmp_path, monkeypatch):
         decided = judge.judge_selection(papers, keyword, gemini, TOPIC, batch_size=1)
     path = tmp_path / "judged.duckdb"
     with store.connect(path) as con:
-        store.save_papers(con, papers)
-        store.save_selections(con, DAY, decided)
+        writes.save_papers(con, papers)
+        writes.save_selections(con, DAY, decided)
     monkeypatch.setenv("DIGEST_DB_PATH", str(path))
     get_settings.cache_clear()
     yield path

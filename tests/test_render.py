@@ -254,7 +254,7 @@ def test_markdown_format_has_plain_front_matter_and_figures_under_the_base_url(t
 @pytest.mark.parametrize("setting", ["updated", "new", "skip"])
 def test_two_days_from_the_database_show_a_new_version_once(tmp_path, setting):
     from config.settings import Settings
-    from tasks.record import store
+    from tasks.record import store, writes
     from tasks.stage_config import stage_config
     from tasks.stages import render_day
 
@@ -263,9 +263,9 @@ def test_two_days_from_the_database_show_a_new_version_once(tmp_path, setting):
     other = paper("2410.09999", title="Another Paper")
     with store.connect(db) as con:
         for day, p in ((DAY, v1), (NEXT, v2), (NEXT, other)):
-            store.save_papers(con, [p])
-            store.save_selections(con, day, [Selection(p.arxiv_id, p.version, "DM", True, 1.0)])
-            store.save_summary(con, record(p))
+            writes.save_papers(con, [p])
+            writes.save_selections(con, day, [Selection(p.arxiv_id, p.version, "DM", True, 1.0)])
+            writes.save_summary(con, record(p))
     settings = Settings(db_path=db, output_dir=out, data_dir=tmp_path, updated_papers=setting)
     config = stage_config(settings)
     posts = [render_day.fn(config, "DM", "dm", "zh", day, {}) for day in (DAY, NEXT)]

@@ -15,7 +15,7 @@ from flows.demo import SAMPLE, pdf_factory
 from flows.report import artifact_key, body, decision_rows, paper_rows, preview
 from replay.arxiv_server import ArxivServer
 from tasks.domain import Extraction, Failure, Selection
-from tasks.record import history, store
+from tasks.record import history, store, writes
 from tasks.record.views import PaperView
 from tasks.summary.extractive import ExtractiveSummarizer
 from tests.factories import paper, record
@@ -104,9 +104,9 @@ def test_rows_say_which_step_kept_each_paper_and_why():
 
 def _decide(con, arxiv_id: str, kept: bool, score: float, **decision) -> None:
     p = paper(arxiv_id, title=f"Paper {arxiv_id}")
-    store.save_papers(con, [p])
+    writes.save_papers(con, [p])
     s = Selection(p.arxiv_id, 1, "Diffusion Models", kept, score, **decision)
-    store.save_selections(con, DAY, [s])
+    writes.save_selections(con, DAY, [s])
 
 
 def test_the_decisions_table_has_every_decision_kept_first():
@@ -138,7 +138,7 @@ def test_the_decisions_table_has_every_decision_kept_first():
         )
         _decide(con, "2410.00004", True, 5.0, **JUDGED)
         _decide(con, "2410.00005", True, 1.0, step="judge", reason="other topic", confidence=0.6)
-        store.save_selections(con, DAY, [Selection("2410.00006", 1, "NeRF", True, 9.0)])
+        writes.save_selections(con, DAY, [Selection("2410.00006", 1, "NeRF", True, 9.0)])
         decisions = history.decisions(con, "Diffusion Models", DAY)
     rows = decision_rows(decisions)
     assert [(r["id"], r["kept"], r["step"], r["score"], r["confidence"]) for r in rows] == [

@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from tasks.domain import Extraction, Failure, Figure, Selection
-from tasks.record import store, views
+from tasks.record import migrations, store, views, writes
 from tasks.relevance.judge import JudgeBatch
 from tasks.relevance.keywords import select_papers
 from tests.factories import paper, record
@@ -17,16 +17,16 @@ TOPIC = "Diffusion Models"
 
 
 def _fill(con, p):
-    store.save_papers(con, [p])
-    store.save_selections(con, DAY, select_papers([p], "Diffusion Models", ["diffusion"], []))
+    writes.save_papers(con, [p])
+    writes.save_selections(con, DAY, select_papers([p], "Diffusion Models", ["diffusion"], []))
     fig = Figure(1, 2, (1.0, 2.0, 3.0, 4.0), "Figure 1: x", 300, 200, "ab", "f.png")
-    store.save_extraction(
+    writes.save_extraction(
         con,
         Extraction(
             p.arxiv_id, p.version, 9, {"method": "m"}, "MIT", ("https://github.com/a/b",), (fig,)
         ),
     )
-    store.save_summary(con, record(p))
+    writes.save_summary(con, record(p))
 
 
 def _schema(con) -> int:
@@ -56,7 +56,7 @@ def test_load_day_round_trips_everything(tmp_path):
     p = paper("hep-th/9901001", 2, comment="10 pages")
     with store.connect(tmp_path / "d.duckdb") as con:
         _fill(con, p)
-        store.save_failure(con, Failure(p.arxiv_id, 2, "download", "HTTP 404"))
+        writes.save_failure(con, Failure(p.arxiv_id, 2, "download", "HTTP 404"))
         [view] = views.load_day(con, "Diffusion Models", DAY, "zh")
     assert view.paper == p
     assert view.extraction.figures[0].bbox == (1.0, 2.0, 3.0, 4.0)
@@ -68,8 +68,8 @@ def test_load_day_round_trips_everything(tmp_path):
 def test_success_clears_an_earlier_failure(tmp_path):
     p = paper()
     with store.connect(tmp_path / "d.duckdb") as con:
-        store.save_failure(con, Failure(p.arxiv_id, 1, "summarize", "429"))
-        store.save_summary(con, record(p))
+        writes.save_failure(con, Failure(p.arxiv_id, 1, "summarize", "429"))
+        writes.save_summary(con, record(p))
         assert con.execute("SELECT count(*) FROM failures").fetchone()[0] == 0
 
 
@@ -78,9 +78,9 @@ def test_migrations_apply_once(tmp_path):
     with store.connect(db):
         pass
     con = duckdb.connect(str(db))
-    assert store.migrate(con) == store.SCHEMA_VERSION
+    assert migrations.migrate(con) == migrations.SCHEMA_VERSION
     applied = con.execute("SELECT count(*) FROM schema_version").fetchone()[0]
-    assert applied == len(store.MIGRATIONS)
+    assert applied == len(migrations.MIGRATIONS)
 
 
 def _database_at(db, version: int) -> duckdb.DuckDBPyConnection:
@@ -88,16 +88,16 @@ def _database_at(db, version: int) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(db))
     con.execute("CREATE TABLE schema_version (version INTEGER)")
     for v in range(1, version + 1):
-        con.execute(store.MIGRATIONS[v])
+        con.execute(migrations.MIGRATIONS[v])
         con.execute("INSERT INTO schema_version VALUES (?)", [v])
     return con
 
 
 def test_an_empty_database_gets_the_current_schema(tmp_path):
     with store.connect(tmp_path / "d.duckdb") as con:
-        assert _schema(con) == store.SCHEMA_VERSION
+        assert _schema(con) == migrations.SCHEMA_VERSION
         _fill(con, paper())
-        store.save_digest(con, TOPIC, DAY, "p.md", 1, 0, ["m"], ["summary-v1"])
+        writes.save_digest(con, TOPIC, DAY, "p.md", 1, 0, ["m"], ["summary-v1"])
         assert con.execute("SELECT prompt_versions FROM digests").fetchone()[0] == ["summary-v1"]
 
 
@@ -123,7 +123,7 @@ def test_a_version_1_database_is_migrated_forward(tmp_path):
     con.close()
     with store.connect(db) as con:
         assert views._summary(con, [p.arxiv_id, 1], "zh").cost_usd == 0
-        assert _schema(con) == store.SCHEMA_VERSION
+        assert _schema(con) == migrations.SCHEMA_VERSION
 
 
 def test_a_version_2_database_keeps_its_digests(tmp_path):
@@ -147,8 +147,8 @@ def test_reading_an_older_database_says_how_to_migrate_it(tmp_path):
 
 
 def _publish(con, day, p, kept=True):
-    store.save_papers(con, [p])
-    store.save_selections(con, day, [Selection(p.arxiv_id, p.version, TOPIC, kept, 2.0)])
+    writes.save_papers(con, [p])
+    writes.save_selections(con, day, [Selection(p.arxiv_id, p.version, TOPIC, kept, 2.0)])
 
 
 def _two_days(tmp_path, kept_on_day_1=True):
@@ -213,7 +213,7 @@ def test_a_locked_database_is_waited_for_then_named_in_a_clear_error(tmp_path):
             with store.connect(db, lock_timeout=0.3):
                 pass
         with store.connect(db, lock_timeout=60) as con:  # waits for the holder to finish
-            assert _schema(con) == store.SCHEMA_VERSION
+            assert _schema(con) == migrations.SCHEMA_VERSION
     finally:
         holder.join(60)
     assert holder.exitcode == 0
@@ -230,8 +230,8 @@ def _write(db, prefix, rounds, via_stage):
             store_results.fn(db, "metadata", [ours, shared, *picks], DAY)
         else:
             with store.connect(db) as con:
-                store.save_papers(con, [ours, shared])
-                store.save_selections(con, DAY, picks)
+                writes.save_papers(con, [ours, shared])
+                writes.save_selections(con, DAY, picks)
 
 
 def test_two_processes_write_the_same_database_at_once(tmp_path):
@@ -275,8 +275,8 @@ def test_selection_decisions_keep_their_step_reason_and_confidence(tmp_path):
         0.9,
     )
     with store.connect(tmp_path / "d.duckdb") as con:
-        store.save_papers(con, [p])
-        store.save_selections(con, DAY, [judged])
+        writes.save_papers(con, [p])
+        writes.save_selections(con, DAY, [judged])
         [view] = views.load_day(con, TOPIC, DAY, "zh")
     assert view.selection == judged
 
@@ -287,7 +287,7 @@ def test_a_listing_round_trips_its_papers_in_order_and_only_for_its_window(tmp_p
     papers = [paper("2410.03665"), paper("hep-th/9901001", 2, source="api")]
     with store.connect(tmp_path / "d.duckdb") as con:
         assert views.load_listing(con, ["cs.CV"], DAY, window) is None
-        store.save_listing(con, ["cs.LG", "cs.CV"], DAY, window, papers)
+        writes.save_listing(con, ["cs.LG", "cs.CV"], DAY, window, papers)
         assert views.load_listing(con, ["cs.CV", "cs.LG"], DAY, window) == papers
         moved = (window[0], window[1] + timedelta(hours=1))  # e.g. a holiday added since
         assert views.load_listing(con, ["cs.CV", "cs.LG"], DAY, moved) is None
@@ -296,7 +296,7 @@ def test_a_listing_round_trips_its_papers_in_order_and_only_for_its_window(tmp_p
 
 def test_an_empty_day_is_recorded_with_its_reason(tmp_path):
     with store.connect(tmp_path / "d.duckdb") as con:
-        store.save_empty_day(con, TOPIC, DAY, "no paper matched the topic")
+        writes.save_empty_day(con, TOPIC, DAY, "no paper matched the topic")
         note = "no paper matched the topic"
         assert views.load_digest(con, TOPIC, DAY) == (None, 0, 0, note, "empty")
 
@@ -305,12 +305,12 @@ def test_the_days_spend_counts_summaries_and_judge_calls_made_since(tmp_path):
     earlier, now = datetime(2024, 10, 6, tzinfo=UTC), datetime(2024, 10, 7, 12, tzinfo=UTC)
     batch = JudgeBatch((), "gemini-2.5-flash", "judge-v1", 100, 10, 0.25, created_at=now)
     with store.connect(tmp_path / "d.duckdb") as con:
-        store.save_summary(
+        writes.save_summary(
             con, replace(record(paper("2410.00001")), cost_usd=1.0, created_at=earlier)
         )
-        store.save_summary(con, replace(record(paper("2410.00002")), cost_usd=0.5, created_at=now))
-        store.save_judgements(con, TOPIC, DAY, [batch])
-        store.save_judgements(con, TOPIC, DAY, [batch])  # a rerun replaces, never adds
+        writes.save_summary(con, replace(record(paper("2410.00002")), cost_usd=0.5, created_at=now))
+        writes.save_judgements(con, TOPIC, DAY, [batch])
+        writes.save_judgements(con, TOPIC, DAY, [batch])  # a rerun replaces, never adds
         assert views.spent_since(con, datetime(2024, 10, 7, tzinfo=UTC)) == pytest.approx(0.75)
 
 
@@ -318,11 +318,11 @@ def test_finished_needs_the_same_versions_and_no_failure(tmp_path):
     done, failed, old = paper("2410.00001"), paper("2410.00002"), paper("2410.00003")
     with store.connect(tmp_path / "d.duckdb") as con:
         for p in (done, failed, old):
-            store.save_papers(con, [p])
+            writes.save_papers(con, [p])
             version = "extract-v0" if p is old else "extract-v3"
-            store.save_extraction(con, Extraction(p.arxiv_id, p.version, 9, extractor=version))
-            store.save_summary(con, record(p))
-        store.save_failure(con, Failure(failed.arxiv_id, failed.version, "download", "HTTP 503"))
+            writes.save_extraction(con, Extraction(p.arxiv_id, p.version, 9, extractor=version))
+            writes.save_summary(con, record(p))
+        writes.save_failure(con, Failure(failed.arxiv_id, failed.version, "download", "HTTP 503"))
         found = views.finished(
             con, [done, failed, old], "zh", "gemini", "gemini-2.5-flash", "summary-v1", "extract-v3"
         )
@@ -346,6 +346,6 @@ def test_a_listing_never_overwrites_what_a_run_stored_about_a_paper(tmp_path):
     window = (start, start + timedelta(days=1))
     licensed = paper("2410.03665", licence="http://creativecommons.org/licenses/by/4.0/")
     with store.connect(tmp_path / "d.duckdb") as con:
-        store.save_papers(con, [licensed])
-        store.save_listing(con, ["cs.CV"], DAY, window, [replace(licensed, licence="")])
+        writes.save_papers(con, [licensed])
+        writes.save_listing(con, ["cs.CV"], DAY, window, [replace(licensed, licence="")])
         assert views.load_listing(con, ["cs.CV"], DAY, window) == [licensed]
