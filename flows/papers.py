@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from prefect import get_run_logger
 
 from flows import report
 from tasks import pipeline, stages
-from tasks.domain import Failure, Paper
+from tasks.domain import Failure, Paper, Stage
 from tasks.errors import LLMConfigError, QuotaExhausted
 from tasks.pipeline import Step
 from tasks.record import store
@@ -72,7 +72,7 @@ def process(
         if done.step == "summarize":
             progress.advance()
         if not done.ok:
-            records.append(failure(result, done.item, done.step, done.value))
+            records.append(failure(result, done.item, cast(Stage, done.step), done.value))
         elif done.step != "download":
             records.append(done.value)
         if done.ok and done.step == "summarize":
@@ -83,18 +83,18 @@ def process(
     return records
 
 
-def failure(result: TopicResult, paper: Paper, stage: str, error: BaseException) -> Failure:
+def failure(result: TopicResult, paper: Paper, stage: Stage, error: BaseException) -> Failure:
     """Return the failure record of a stage for one paper, and note it in the run report."""
     if isinstance(error, LLMConfigError):
         raise error  # no paper can succeed: the run stops with the service's one line
     reason = str(error) or type(error).__name__
-    if isinstance(error, QuotaExhausted):
-        # Not a failure of the paper: the next run summarizes it. The post tells by the mark.
-        if store.WAITING not in reason:
-            reason = f"{reason}; the paper {store.WAITING}"
-        result.waiting.append(paper.key)
-        get_run_logger().warning("%s waits for the next run: %s", paper.key, reason)
-    else:
+    if not isinstance(error, QuotaExhausted):
         result.failures.append(f"{paper.key} {stage}: {reason}")
         get_run_logger().warning("%s failed at %s: %s", paper.key, stage, reason)
-    return Failure(paper.arxiv_id, paper.version, stage, reason)
+        return Failure(paper.arxiv_id, paper.version, stage, reason)
+    # Not a failure of the paper: the next run summarizes it. The post tells by the mark.
+    if store.WAITING not in reason:
+        reason = f"{reason}; the paper {store.WAITING}"
+    result.waiting.append(paper.key)
+    get_run_logger().warning("%s waits for the next run: %s", paper.key, reason)
+    return Failure(paper.arxiv_id, paper.version, stage, reason, "waiting")

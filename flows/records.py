@@ -118,7 +118,7 @@ def _why(topic: str, day: date) -> None:
                 (
                     "yes" if d.kept else "no",
                     d.key,
-                    d.decided_by,
+                    d.step,
                     f"{d.score:.2f}",
                     "-" if d.confidence is None else f"{d.confidence:.2f}",
                     short(d.title, 48),
@@ -128,7 +128,7 @@ def _why(topic: str, day: date) -> None:
             ],
         )
     )
-    if any(d.decided_by == "fallback" for d in found):
+    if any(d.step == "fallback" for d in found):
         typer.echo(
             "fallback: the judge gave no valid answer for the paper's batch, so the "
             "keyword decision stands; the next run asks the judge again"

@@ -39,11 +39,11 @@ def paper_rows(views: list[PaperView]) -> list[dict[str, Any]]:
         {
             "id": v.paper.key,
             "score": round(v.selection.score, 2),
-            "step": history.decided_by(v.selection.step, v.selection.reason),
+            "step": v.selection.step,
             **history.stage_statuses(
                 v.extraction is not None,
                 v.summary is not None,
-                {f.stage: f.reason for f in v.failures},
+                {f.stage: f.status for f in v.failures},
             ),
             "tokens": (v.summary.prompt_tokens + v.summary.output_tokens) if v.summary else 0,
             "model": (v.summary.served_model or v.summary.model) if v.summary else "",
@@ -63,7 +63,7 @@ def decision_rows(decisions: list[history.Decision]) -> list[dict[str, Any]]:
         {
             "id": d.key,
             "kept": d.kept,
-            "step": d.decided_by,
+            "step": d.step,
             "score": round(d.score, 2),
             "confidence": d.confidence,
             "reason": d.why,

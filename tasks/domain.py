@@ -7,8 +7,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-# The stage of a failed licence lookup: auxiliary, the paper itself is done; figures wait.
-LICENCE_STAGE = "licence"
+# The stages a paper can fail at: its own three, and the licence lookup (auxiliary: the paper
+# itself is done; its figures wait).
+Stage = Literal["download", "extract", "summarize", "licence"]
+PAPER_STAGES: tuple[Stage, ...] = ("download", "extract", "summarize")
+LICENCE_STAGE: Stage = "licence"
+# A failure proper, or a paper that only waits for the LLM's quota or budget (the next run
+# summarizes it); stored as the value, never read out of the reason's text.
+FailureStatus = Literal["failed", "waiting"]
+# Which step decided a selection: the keywords, the LLM judge, or the keywords because the
+# judge failed for the paper's batch.
+Step = Literal["keyword", "judge", "fallback"]
 ARXIV_ABS = "https://arxiv.org/abs/"
 ARXIV_PDF = "https://arxiv.org/pdf/"
 # New-style (2410.03665, 0704.0001) and old-style (hep-th/9901001, math.AG/0301001) ids.
@@ -72,9 +81,8 @@ class Selection:
     score: float
     matched: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
-    # Which step decided ("keyword", "judge", or "fallback": the judge failed, keywords
-    # decided), why, and how sure the judge was (0..1).
-    step: str = "keyword"
+    # Which step decided, why, and how sure the judge was (0..1).
+    step: Step = "keyword"
     reason: str = ""
     confidence: float | None = None
 
@@ -113,8 +121,9 @@ class Failure:
 
     arxiv_id: str
     version: int
-    stage: str
+    stage: Stage
     reason: str
+    status: FailureStatus = "failed"
 
 
 @dataclass(frozen=True)

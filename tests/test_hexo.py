@@ -172,7 +172,7 @@ def _fill(db: Path, figure_dir: Path) -> Posts:
             _store(
                 con, "Diffusion Models", LATER, p, figure_dir, "内容", "Figure", summarized=p is v2
             )
-        writes.save_failure(con, Failure(fresh.arxiv_id, 1, "summarize", WAITING))
+        writes.save_failure(con, Failure(fresh.arxiv_id, 1, "summarize", WAITING, "waiting"))
         _store(con, "Hostile", LATER, v3, figure_dir, HOSTILE, HOSTILE)
         writes.save_failure(con, Failure(v3.arxiv_id, 3, "extract", HOSTILE))
     return {

@@ -45,9 +45,9 @@ def db(tmp_path, monkeypatch):
         writes.save_failure(con, Failure(broken.arxiv_id, 1, "extract", "not a PDF"))
         writes.save_summary(con, replace(record(broken), cost_usd=0.0075))
         writes.save_failure(con, Failure(waiting.arxiv_id, 1, "download", "HTTP 404"))
-        writes.save_failure(con, Failure(waiting.arxiv_id, 1, "summarize", WAITS))
+        writes.save_failure(con, Failure(waiting.arxiv_id, 1, "summarize", WAITS, "waiting"))
         _keep(con, NEXT, "Diffusion Models", paper("2410.00005", title="Next day's paper"))
-        writes.save_failure(con, Failure("2410.00005", 1, "summarize", WAITS))
+        writes.save_failure(con, Failure("2410.00005", 1, "summarize", WAITS, "waiting"))
     monkeypatch.setenv("DIGEST_DB_PATH", str(path))
     get_settings.cache_clear()
     yield path

@@ -186,7 +186,11 @@ def test_failures_are_listed_again_at_the_end_and_waiting_is_not_failing(tmp_pat
                 summary=False,
                 failures=[
                     Failure(
-                        waiting.arxiv_id, 1, "summarize", "429; the paper waits for the next run"
+                        waiting.arxiv_id,
+                        1,
+                        "summarize",
+                        "429; the paper waits for the next run",
+                        "waiting",
                     )
                 ],
             ),

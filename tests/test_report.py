@@ -126,6 +126,7 @@ def test_the_decisions_table_has_every_decision_kept_first():
             "2410.00002",
             True,
             2.0,
+            step="fallback",
             reason="judge failed (timeout); keyword decision: score 2 >= 1",
         )
         _decide(

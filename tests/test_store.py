@@ -187,11 +187,39 @@ def test_a_version_never_published_for_the_topic_is_new(tmp_path):
     assert _day(db, NEXT)[("2410.03665", 2)] is None
 
 
-def test_waiting_is_told_apart_from_failing():
-    assert store.is_waiting(
-        Failure("x", 1, "summarize", "429 quota; the paper waits for the next run")
+def test_waiting_is_a_stored_status_not_a_phrase_of_the_reason(tmp_path):
+    waits = Failure("x", 1, "summarize", "429 quota, reworded by the service", "waiting")
+    fails = Failure("y", 1, "summarize", "the paper waits for the next run, says the text")
+    assert store.is_waiting(waits) and not store.is_waiting(fails)
+    with store.connect(tmp_path / "d.duckdb") as con:
+        for f in (waits, fails):
+            writes.save_failure(con, f)
+        found = con.execute("SELECT arxiv_id, status FROM failures ORDER BY 1").fetchall()
+    assert found == [("x", "waiting"), ("y", "failed")]
+
+
+def test_version_9_turns_states_kept_in_reasons_into_values(tmp_path):
+    con = _database_at(tmp_path / "d.duckdb", 8)
+    con.execute(
+        "INSERT INTO failures VALUES ('a', 1, 'summarize', "
+        "'429; the paper waits for the next run'),"
+        " ('b', 1, 'extract', 'not a PDF')"
     )
-    assert not store.is_waiting(Failure("x", 1, "summarize", "placeholder text"))
+    con.execute(
+        "INSERT INTO selections (topic, day, arxiv_id, version, kept, score, matched, excluded,"
+        " step, reason) VALUES ('T', DATE '2024-10-07', 'a', 1, true, 2, [], [], 'keyword',"
+        " 'judge failed (timeout); keyword decision: score 2 >= 1'),"
+        " ('T', DATE '2024-10-07', 'b', 1, true, 2, [], [], 'keyword', 'score 2 >= 1')"
+    )
+    assert migrations.migrate(con) == 9
+    assert con.execute("SELECT arxiv_id, status FROM failures ORDER BY 1").fetchall() == [
+        ("a", "waiting"),
+        ("b", "failed"),
+    ]
+    assert con.execute("SELECT arxiv_id, step FROM selections ORDER BY 1").fetchall() == [
+        ("a", "fallback"),
+        ("b", "keyword"),
+    ]
 
 
 def _hold(db, ready, seconds):

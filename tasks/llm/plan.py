@@ -74,7 +74,7 @@ def plan_day(
     now, later = ranked[:left], ranked[left:]
     reason = f"{llm.model}'s {llm.quota.rpd} requests a day (llm_rpd) are used"
     why = f"{reason}; the paper {store.WAITING}"
-    waiting = [Failure(p.arxiv_id, p.version, "summarize", why) for p in later]
+    waiting = [Failure(p.arxiv_id, p.version, "summarize", why, "waiting") for p in later]
     return Plan(now, waiting, plan_line(label, len(ranked), left, llm.quota.rpd))
 
 

@@ -10,13 +10,10 @@ from pathlib import Path
 
 import duckdb
 
-from tasks.record.store import WAITING
+from tasks.domain import PAPER_STAGES, Step
 
-STAGES = ("download", "extract", "summarize")
+STAGES = PAPER_STAGES
 STATUSES = ("ok", "failed", "waiting")
-# tasks/relevance/judge.py stores the papers of a batch the judge could not answer as step
-# "keyword", with a reason that starts so: the keyword decision stood in for the judge's.
-JUDGE_FAILED = "judge failed"
 STEP_LABELS = {
     "judge": "by the LLM judge",
     "keyword": "by keywords",
@@ -49,7 +46,7 @@ SELECT s.day, s.topic, s.arxiv_id, s.version, p.title, s.score,
                WHERE e.arxiv_id = s.arxiv_id AND e.version = s.version) AS extracted,
        EXISTS (SELECT 1 FROM summaries m
                WHERE m.arxiv_id = s.arxiv_id AND m.version = s.version) AS summarized,
-       coalesce((SELECT list([f.stage, f.reason]) FROM failures f
+       coalesce((SELECT list([f.stage, f.status]) FROM failures f
                  WHERE f.arxiv_id = s.arxiv_id AND f.version = s.version), []) AS failures
 FROM selections s JOIN papers p USING (arxiv_id, version)
 WHERE s.kept AND (s.topic = $topic OR $topic IS NULL) AND (s.day >= $since OR $since IS NULL)
@@ -83,19 +80,16 @@ def papers(
 
 
 def stage_statuses(extracted: bool, summarized: bool, failures: dict[str, str]) -> dict[str, str]:
-    """Return ok, failed, waiting or - (not reached) for each stage of one paper."""
+    """Return ok, failed, waiting or - (not reached) for each stage of one paper.
 
-    def failed(stage: str) -> str | None:
-        if stage not in failures:
-            return None
-        return "waiting" if WAITING in failures[stage] else "failed"
-
+    `failures` maps a failed stage to its stored status (failed or waiting).
+    """
     reached = {
         "download": extracted or "extract" in failures,
         "extract": extracted,
         "summarize": summarized,
     }
-    return {s: failed(s) or ("ok" if reached[s] else "-") for s in STAGES}
+    return {s: failures.get(s) or ("ok" if reached[s] else "-") for s in STAGES}
 
 
 @dataclass(frozen=True)
@@ -106,7 +100,7 @@ class Decision:
     version: int
     title: str
     kept: bool
-    step: str  # as stored: keyword | judge
+    step: Step  # as stored: keyword, judge, or fallback (the judge failed; keywords decided)
     score: float
     confidence: float | None
     reason: str
@@ -118,17 +112,8 @@ class Decision:
         return f"{self.arxiv_id}v{self.version}"
 
     @property
-    def decided_by(self) -> str:
-        return decided_by(self.step, self.reason)
-
-    @property
     def why(self) -> str:
         return explain(self.reason, self.matched, self.excluded)
-
-
-def decided_by(step: str, reason: str) -> str:
-    """Return judge, keyword, or fallback (the judge failed and the keyword decision stood)."""
-    return "fallback" if step == "keyword" and reason.startswith(JUDGE_FAILED) else step
 
 
 def explain(reason: str, matched: Sequence[str], excluded: Sequence[str]) -> str:
@@ -160,7 +145,7 @@ def decisions(con: duckdb.DuckDBPyConnection, topic: str, day: date) -> list[Dec
 def decision_counts(found: Sequence[Decision]) -> str:
     """Return one line counting kept and dropped decisions, and which step made them."""
     kept = sum(d.kept for d in found)
-    steps = Counter(d.decided_by for d in found)
+    steps = Counter(d.step for d in found)
     by_step = ", ".join(f"{steps[s]} {label}" for s, label in STEP_LABELS.items() if steps[s])
     return f"{len(found)} decisions, {kept} kept, {len(found) - kept} dropped: {by_step}"
 
@@ -185,22 +170,20 @@ def papers_per_day(con: duckdb.DuckDBPyConnection) -> list[tuple]:
                       WHERE m.arxiv_id = s.arxiv_id AND m.version = s.version)),
                   count(*) FILTER (s.kept AND EXISTS (SELECT 1 FROM failures f
                       WHERE f.arxiv_id = s.arxiv_id AND f.version = s.version
-                      AND NOT contains(f.reason, $waiting))),
+                      AND f.status = 'failed')),
                   count(*) FILTER (s.kept AND EXISTS (SELECT 1 FROM failures f
                       WHERE f.arxiv_id = s.arxiv_id AND f.version = s.version
-                      AND contains(f.reason, $waiting)))
-           FROM selections s GROUP BY ALL ORDER BY s.day, s.topic""",
-        {"waiting": WAITING},
+                      AND f.status = 'waiting'))
+           FROM selections s GROUP BY ALL ORDER BY s.day, s.topic"""
     ).fetchall()
 
 
 def failures_by_stage(con: duckdb.DuckDBPyConnection) -> list[tuple]:
     """Return (stage, failed, waiting) over every recorded failure."""
     return con.execute(
-        """SELECT stage, count(*) FILTER (NOT contains(reason, $waiting)),
-                  count(*) FILTER (contains(reason, $waiting))
-           FROM failures GROUP BY stage ORDER BY stage""",
-        {"waiting": WAITING},
+        """SELECT stage, count(*) FILTER (status = 'failed'),
+                  count(*) FILTER (status = 'waiting')
+           FROM failures GROUP BY stage ORDER BY stage"""
     ).fetchall()
 
 

@@ -8,7 +8,7 @@ import duckdb
 
 from tasks.errors import DigestError
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 MIGRATIONS: dict[int, str] = {
@@ -80,6 +80,14 @@ MIGRATIONS: dict[int, str] = {
         topic VARCHAR, day DATE, channel VARCHAR, service VARCHAR, status VARCHAR,
         reason VARCHAR, attempts INTEGER, papers INTEGER, attempted_at TIMESTAMPTZ,
         PRIMARY KEY (topic, day, channel));
+    """,
+    # States as values: a failure's status (failed, or waiting for the LLM's quota), and the
+    # fallback step, which older records kept only in the text of their reasons.
+    9: """
+    ALTER TABLE failures ADD COLUMN status VARCHAR DEFAULT 'failed';
+    UPDATE failures SET status = 'waiting' WHERE contains(reason, 'waits for the next run');
+    UPDATE selections SET step = 'fallback'
+        WHERE step = 'keyword' AND starts_with(reason, 'judge failed');
     """,
 }
 

@@ -28,7 +28,7 @@ WAITING = "waits for the next run"
 
 def is_waiting(failure: Failure) -> bool:
     """Return True if the paper only waits for LLM quota or budget, rather than failed."""
-    return WAITING in failure.reason
+    return failure.status == "waiting"
 
 
 @contextmanager

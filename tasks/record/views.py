@@ -253,9 +253,9 @@ def _view(con: duckdb.DuckDBPyConnection, row: tuple, topic: str, language: str)
         extraction=_extraction(con, key),
         summary=_summary(con, key, language),
         failures=tuple(
-            Failure(paper.arxiv_id, paper.version, stage, reason)
-            for stage, reason in con.execute(
-                "SELECT stage, reason FROM failures WHERE arxiv_id = ? AND version = ? "
+            Failure(paper.arxiv_id, paper.version, stage, reason, status)
+            for stage, reason, status in con.execute(
+                "SELECT stage, reason, status FROM failures WHERE arxiv_id = ? AND version = ? "
                 "ORDER BY stage",
                 key,
             ).fetchall()

@@ -149,8 +149,9 @@ def save_summary(con: duckdb.DuckDBPyConnection, rec: SummaryRecord) -> None:
 
 
 def save_failure(con: duckdb.DuckDBPyConnection, failure: Failure) -> None:
-    """Record that a stage failed for a paper, with the reason."""
-    _upsert(con, "failures", [(failure.arxiv_id, failure.version, failure.stage, failure.reason)])
+    """Record that a stage failed for a paper (or that it waits), with the reason."""
+    f = failure
+    _upsert(con, "failures", [(f.arxiv_id, f.version, f.stage, f.reason, f.status)])
 
 
 def clear_failure(con: duckdb.DuckDBPyConnection, arxiv_id: str, version: int, stage: str) -> None:
