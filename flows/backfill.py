@@ -20,7 +20,7 @@ from flows.task_runner import one_cluster
 from tasks import stages
 from tasks.domain import DayNote, Listing
 from tasks.errors import DayIncomplete, ListingUnavailable
-from tasks.record import store, views
+from tasks.record import history, store, views
 from tasks.source import schedule
 from tasks.stage_config import stage_config
 
@@ -166,9 +166,9 @@ def _unlisted(settings: Settings, topic: Topic, labels: list[date], force: bool)
         ]
 
 
-def _complete(row: tuple | None) -> bool:
-    """Return whether a digests row is a finished day: no failure, and not left unavailable."""
-    return bool(row) and row[2] == 0 and row[4] != "unavailable"
+def _complete(record: views.DigestRecord | None) -> bool:
+    """Return whether a day's record is a finished day: no failure, and not left unavailable."""
+    return record is not None and record.complete
 
 
 def backfill_day(
@@ -209,11 +209,13 @@ def completed(db_path: Path, day: date, languages: dict[str, str]) -> dict[str, 
         return found
     with store.connect(db_path, read_only=True) as con:
         for name, language in languages.items():
-            row = views.load_digest(con, name, day)
-            if _complete(row):
-                tokens = views.day_tokens(con, name, day, language)
-                note = f"already complete ({row[3]})" if row[3] else "already complete"
-                found[name] = DayReport(day, name, "complete", note, row[1], 0, tokens, row[0])
+            record = views.load_digest(con, name, day)
+            if record is not None and record.complete:
+                tokens = history.day_tokens(con, name, day, language)
+                note = f"already complete ({record.note})" if record.note else "already complete"
+                found[name] = DayReport(
+                    day, name, "complete", note, record.papers, 0, tokens, record.path
+                )
     return found
 
 
@@ -221,7 +223,7 @@ def completed(db_path: Path, day: date, languages: dict[str, str]) -> dict[str, 
 def counted(db_path: Path, result: TopicResult, language: str) -> DayReport:
     """Return the report of a topic's daily-digest run, with the tokens it spent."""
     with store.connect(db_path, read_only=True) as con:
-        tokens = views.day_tokens(con, result.topic, result.day, language)
+        tokens = history.day_tokens(con, result.topic, result.day, language)
     status = "unavailable" if result.unavailable else "ran"
     return DayReport(
         result.day,

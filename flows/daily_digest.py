@@ -18,7 +18,7 @@ from tasks import services, stages
 from tasks.domain import DayNote
 from tasks.errors import DayIncomplete
 from tasks.llm import plan, quota
-from tasks.record import store, views
+from tasks.record import history, store
 from tasks.source import schedule
 from tasks.stage_config import stage_config
 
@@ -126,4 +126,4 @@ def spent_today(db_path: Path) -> float:
         return 0.0
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     with store.connect(db_path, read_only=True) as con:
-        return views.spent_since(con, midnight)
+        return history.spent_since(con, midnight)

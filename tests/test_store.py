@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from tasks.domain import Extraction, Failure, Figure, Selection
-from tasks.record import migrations, store, views, writes
+from tasks.record import history, migrations, store, views, writes
 from tasks.relevance.judge import JudgeBatch
 from tasks.relevance.keywords import select_papers
 from tests.factories import paper, record
@@ -134,7 +134,8 @@ def test_a_version_2_database_keeps_its_digests(tmp_path):
     )
     con.close()
     with store.connect(db) as con:
-        assert views.load_digest(con, TOPIC, DAY) == ("p.md", 3, 1, "", "published")
+        expected = views.DigestRecord("p.md", 3, 1, "", "published")
+        assert views.load_digest(con, TOPIC, DAY) == expected
         assert con.execute("SELECT prompt_versions FROM digests").fetchone()[0] == []
 
 
@@ -326,7 +327,7 @@ def test_an_empty_day_is_recorded_with_its_reason(tmp_path):
     with store.connect(tmp_path / "d.duckdb") as con:
         writes.save_empty_day(con, TOPIC, DAY, "no paper matched the topic")
         note = "no paper matched the topic"
-        assert views.load_digest(con, TOPIC, DAY) == (None, 0, 0, note, "empty")
+        assert views.load_digest(con, TOPIC, DAY) == views.DigestRecord(None, 0, 0, note, "empty")
 
 
 def test_the_days_spend_counts_summaries_and_judge_calls_made_since(tmp_path):
@@ -339,7 +340,7 @@ def test_the_days_spend_counts_summaries_and_judge_calls_made_since(tmp_path):
         writes.save_summary(con, replace(record(paper("2410.00002")), cost_usd=0.5, created_at=now))
         writes.save_judgements(con, TOPIC, DAY, [batch])
         writes.save_judgements(con, TOPIC, DAY, [batch])  # a rerun replaces, never adds
-        assert views.spent_since(con, datetime(2024, 10, 7, tzinfo=UTC)) == pytest.approx(0.75)
+        assert history.spent_since(con, datetime(2024, 10, 7, tzinfo=UTC)) == pytest.approx(0.75)
 
 
 def test_finished_needs_the_same_versions_and_no_failure(tmp_path):

@@ -19,7 +19,7 @@ from config.secrets import Secrets
 from config.settings import LLM_BACKENDS
 from tasks.domain import Failure, Paper, Selection
 from tasks.llm import models, quota
-from tasks.record import store, views
+from tasks.record import history, store
 from tasks.stage_config import LLMConfig, StageConfig
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def requests_today(db_path: Path) -> dict[str, int]:
         return {}
     midnight = datetime.now(QUOTA_DAY).replace(hour=0, minute=0, second=0, microsecond=0)
     with store.connect(db_path, read_only=True) as con:
-        return views.calls_since(con, midnight)
+        return history.calls_since(con, midnight)
 
 
 def plan_day(

@@ -52,10 +52,10 @@ def load_digest(config: StageConfig, topic: Topic, day: date) -> Digest | None:
     if not config.db_path.exists():
         return None
     with store.connect(config.db_path, read_only=True) as con:
-        row = views.load_digest(con, topic.name, day)
-        if row is None or row[4] == "unavailable":
+        record = views.load_digest(con, topic.name, day)
+        if record is None or record.status == "unavailable":
             return None
-        path, note = row[0], row[3] or ""
+        path, note = record.path, record.note
         if not path:
             return Digest(topic.name, day, (), note=note) if post.notify_empty else None
         shown = views.load_day(con, topic.name, day, topic.language, post.updated_papers)
@@ -76,11 +76,11 @@ def sent_before(db_path: Path, topic: str, day: date) -> set[str]:
     if not db_path.exists():
         return set()
     with store.connect(db_path, read_only=True) as con:
-        rows = con.execute(
+        sent = con.execute(
             "SELECT channel FROM deliveries WHERE topic = ? AND day = ? AND status = ?",
             [topic, day, SENT],
         ).fetchall()
-    return {row[0] for row in rows}
+    return {channel for (channel,) in sent}
 
 
 def save_delivery(con: duckdb.DuckDBPyConnection, d: Delivery) -> None:

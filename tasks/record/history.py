@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
 
 from tasks.domain import PAPER_STAGES, Step
+from tasks.record import rows
 
 STAGES = PAPER_STAGES
 STATUSES = ("ok", "failed", "waiting")
@@ -63,7 +64,7 @@ def papers(
     day: date | None = None,
 ) -> list[PaperRow]:
     """Return the kept papers, oldest day first, of the topic, days and status if given."""
-    rows = con.execute(_PAPERS, {"topic": topic, "since": since, "day": day}).fetchall()
+    kept = con.execute(_PAPERS, {"topic": topic, "since": since, "day": day}).fetchall()
     found = [
         PaperRow(
             on,
@@ -74,7 +75,7 @@ def papers(
             score,
             stage_statuses(extracted, summarized, dict(failures)),
         )
-        for on, name, arxiv_id, version, title, score, extracted, summarized, failures in rows
+        for on, name, arxiv_id, version, title, score, extracted, summarized, failures in kept
     ]
     return [row for row in found if status in (None, row.status)]
 
@@ -128,17 +129,20 @@ def explain(reason: str, matched: Sequence[str], excluded: Sequence[str]) -> str
 
 def decisions(con: duckdb.DuckDBPyConnection, topic: str, day: date) -> list[Decision]:
     """Return every decision `topic` made on `day`: kept first, highest score next."""
-    rows = con.execute(
-        """SELECT s.arxiv_id, s.version, coalesce(p.title, ''), s.kept, s.step, s.score,
-                  s.confidence, coalesce(s.reason, ''), s.matched, s.excluded
+    found = rows.rows(
+        con,
+        """SELECT s.arxiv_id, s.version, coalesce(p.title, '') AS title, s.kept, s.step, s.score,
+                  s.confidence, coalesce(s.reason, '') AS reason, s.matched, s.excluded
            FROM selections s LEFT JOIN papers p USING (arxiv_id, version)
            WHERE s.topic = ? AND s.day = ?
            ORDER BY s.kept DESC, s.score DESC, s.arxiv_id, s.version""",
         [topic, day],
-    ).fetchall()
+    )
     return [
-        Decision(*row[:8], tuple(row[8] or ()), tuple(row[9] or ()))
-        for row in rows  # type: ignore[arg-type]
+        Decision(
+            **{**d, "matched": tuple(d["matched"] or ()), "excluded": tuple(d["excluded"] or ())}
+        )
+        for d in found
     ]
 
 
@@ -152,14 +156,13 @@ def decision_counts(found: Sequence[Decision]) -> str:
 
 def recorded_topics(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Return the topics that have any selection decision, by name."""
-    rows = con.execute("SELECT DISTINCT topic FROM selections ORDER BY 1").fetchall()
-    return [topic for (topic,) in rows]
+    names = con.execute("SELECT DISTINCT topic FROM selections ORDER BY 1").fetchall()
+    return [topic for (topic,) in names]
 
 
 def latest_day(con: duckdb.DuckDBPyConnection, topic: str) -> date | None:
     """Return the latest day with a decision of `topic`, if any."""
-    row = con.execute("SELECT max(day) FROM selections WHERE topic = ?", [topic]).fetchone()
-    return row[0] if row else None
+    return rows.value(con, "SELECT max(day) FROM selections WHERE topic = ?", [topic])
 
 
 def papers_per_day(con: duckdb.DuckDBPyConnection) -> list[tuple]:
@@ -214,3 +217,38 @@ def export_parquet(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
         con.execute(f"COPY \"{table}\" TO '{quoted}' (FORMAT parquet)")
         written.append(path)
     return written
+
+
+def spent_since(con: duckdb.DuckDBPyConnection, since: datetime) -> float:
+    """Return the LLM cost in USD of the summaries and judge calls made since `since`."""
+    spent = rows.value(
+        con,
+        """SELECT (SELECT coalesce(sum(cost_usd), 0) FROM summaries WHERE created_at >= $since)
+                + (SELECT coalesce(sum(cost_usd), 0) FROM judgements WHERE created_at >= $since)""",
+        {"since": since},
+    )
+    return float(spent or 0.0)
+
+
+def calls_since(con: duckdb.DuckDBPyConnection, since: datetime) -> dict[str, int]:
+    """Return the LLM requests made since `since` per model asked, summaries and judge."""
+    counts = con.execute(
+        """SELECT model, sum(calls) FROM (
+               SELECT model, calls FROM summaries WHERE created_at >= $since
+               UNION ALL SELECT model, calls FROM judgements WHERE created_at >= $since)
+           GROUP BY model""",
+        {"since": since},
+    ).fetchall()
+    return {str(model): int(n or 0) for model, n in counts}
+
+
+def day_tokens(con: duckdb.DuckDBPyConnection, topic: str, day: date, language: str) -> int:
+    """Return the LLM tokens spent summarizing the papers `topic` kept on `day`."""
+    tokens = rows.value(
+        con,
+        """SELECT sum(coalesce(m.prompt_tokens, 0) + coalesce(m.output_tokens, 0))
+           FROM selections s JOIN summaries m USING (arxiv_id, version)
+           WHERE s.topic = ? AND s.day = ? AND s.kept AND m.language = ?""",
+        [topic, day, language],
+    )
+    return int(tokens or 0)

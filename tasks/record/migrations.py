@@ -119,8 +119,7 @@ def check_schema(con: duckdb.DuckDBPyConnection, db_path: Path | str) -> None:
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Apply the forward migrations the database lacks; return its schema version."""
     con.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
-    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-    current = (row[0] if row else None) or 0
+    current = version(con)
     for step in sorted(v for v in MIGRATIONS if v > current):
         con.execute("BEGIN")
         con.execute(MIGRATIONS[step])
