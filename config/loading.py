@@ -13,8 +13,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_settings import SettingsError
 
+from config.errors import ConfigError
 from config.settings import DEFAULT_CONFIG, Settings, Topic
-from tasks.errors import ConfigError
 
 
 def load_settings() -> Settings:

@@ -1,4 +1,4 @@
-"""The fake arXiv's API endpoint: Atom feeds answering search_query / id_list queries."""
+"""The replayed arXiv's API endpoint: Atom feeds answering search_query / id_list queries."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The fake arXiv's OAI-PMH endpoint: ListRecords and GetRecord in the `arXiv` format.
+"""The replayed arXiv's OAI-PMH endpoint: ListRecords and GetRecord in the `arXiv` format.
 
 A record's datestamp is the entry's `datestamp` (YYYY-MM-DD) if given, else its `updated`
 date; its licence is the entry's `licence` (no <license> element when empty). Errors come

@@ -1,4 +1,4 @@
-"""The fake arXiv's RSS 2.0 feed (rss.arxiv.org/rss/<cat>+<cat>), as rss_specifications.md shows.
+"""The replayed RSS 2.0 feed (rss.arxiv.org/rss/<cat>+<cat>), as rss_specifications.md shows.
 
 Items are the entries in any requested category. `announce_type` comes from the entry when
 given, else new / cross for v1 and replace / replace-cross for later versions (cross when the

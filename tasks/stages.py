@@ -1,4 +1,4 @@
-"""The Prefect shell of each stage: names, retries on transient errors only, cache keys.
+"""The Prefect shell of each stage: every task in one place, retried on transient errors only.
 
 The work is done by the plain functions of the stage modules; these wrappers add what the UI,
 retries and caching need and nothing else. Each task gets its configuration as a parameter

@@ -247,20 +247,8 @@ def save_listing(
     if rows:
         marks = ", ".join("?" * len(rows[0]))
         con.executemany(f"INSERT OR IGNORE INTO papers VALUES ({marks})", rows)
-    _upsert(
-        con,
-        "listings",
-        [
-            (
-                listing_scope(categories),
-                day,
-                window[0],
-                window[1],
-                [p.key for p in papers],
-                datetime.now(UTC),
-            )
-        ],
-    )
+    keys, scope = [p.key for p in papers], listing_scope(categories)
+    _upsert(con, "listings", [(scope, day, window[0], window[1], keys, datetime.now(UTC))])
 
 
 Saver = Callable[[duckdb.DuckDBPyConnection, list[Any], "date | None"], object]

@@ -1,4 +1,4 @@
-"""Summarize one paper: the prompt, the LLM summarizer on any chat backend, backend choice.
+"""Summarize one paper: the prompt, and the LLM summarizer on any chat backend.
 
 Plain Python; the flow wraps `Summarizer.summarize` in a Prefect task that owns retries, so
 nothing here retries or sleeps: transient failures raise `TransientError` (with the server's
