@@ -6,6 +6,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["tests.speed"]
+
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
