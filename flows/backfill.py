@@ -133,7 +133,7 @@ def prefetch(settings: Settings, topics: list[Topic], days: list[date], force: b
             Listing(
                 tuple(topic.categories),
                 label,
-                schedule.batch_window(label, settings.holidays),
+                _window(label, settings.holidays),
                 tuple(found[label]),
             )
             for label in todo
@@ -161,9 +161,15 @@ def _unlisted(settings: Settings, topic: Topic, labels: list[date], force: bool)
             d
             for d in labels
             if (force or not _complete(views.load_digest(con, topic.name, d)))
-            and views.load_listing(con, topic.categories, d, schedule.batch_window(d, holidays))
-            is None
+            and views.load_listing(con, topic.categories, d, _window(d, holidays)) is None
         ]
+
+
+def _window(label: date, holidays: schedule.Holidays) -> tuple[datetime, datetime]:
+    """Return the submission window of `label`, a date `prefetch` kept for having a batch."""
+    window = schedule.batch_window(label, holidays)
+    assert window is not None  # no_batch_reason is None exactly when a batch exists
+    return window
 
 
 def _complete(record: views.DigestRecord | None) -> bool:
@@ -185,7 +191,7 @@ def backfill_day(
         note = f"{reason}: arXiv has no batch"
         stages.store_results(settings.db_path, "no-batch", [DayNote(n, day, note) for n in names])
         return [DayReport(day, n, "skipped", note) for n in names]
-    languages = {n: settings.topic(n).language for n in names}
+    languages: dict[str, str] = {n: settings.topic(n).language for n in names}
     complete = {} if force else completed(settings.db_path, day, languages)
     todo = [n for n in names if n not in complete]
     ran: dict[str, DayReport] = {}

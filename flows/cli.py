@@ -9,7 +9,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -18,6 +18,7 @@ from flows.console import fail, quiet_prefect, short, table
 from flows.runs import check, no_batch, run_day, run_plan
 
 if TYPE_CHECKING:  # imported lazily at run time: commands without a flow never load Prefect
+    from flows.backfill import DayReport
     from tasks.domain import Extraction
 
 app = typer.Typer(help="Daily arXiv digests per topic, as Prefect flows.", no_args_is_help=True)
@@ -146,8 +147,12 @@ def backfill(
 
     with typer.progressbar(length=len(days), label="backfill", file=sys.stderr) as bar:
         with listening(lambda day, _reports: bar.update(1)):
-            reports = backfill_flow(
-                start=days[0], end=days[-1], topics=topic, force=force, llm=llm, notify=notify
+            # The flow returns a State, so calling it returns that State's data: the reports.
+            reports = cast(
+                "list[DayReport]",
+                backfill_flow(
+                    start=days[0], end=days[-1], topics=topic, force=force, llm=llm, notify=notify
+                ),
             )
     typer.echo(backfill_table(reports))
     open_days = [r for r in reports if r.status in ("failed", "unavailable")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from prefect import task
@@ -205,9 +205,10 @@ class Progress:
         self.total, self.done = total, 0
         self.description = description
         self.reused, self.model = reused, model
-        self.id: UUID = create_progress_artifact(
+        created = create_progress_artifact(
             0.0 if total else 100.0, key=artifact_key("progress", *key), description=self._text()
         )
+        self.id = cast(UUID, created)  # called from a flow's sync code: the id, not a coroutine
 
     def _text(self) -> str:
         text = f"{self.description}: {self.done} of {self.total}"

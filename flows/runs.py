@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -66,7 +66,8 @@ def run_day(
         state = daily_digest(day=day, topics=topics, llm=llm, notify=notify, return_state=True)
     except RuntimeError as exc:
         fail_startup(exc)
-    value = state.result(raise_on_failure=False)
+    # The flow returns a State, so the run's result is that State's data, not a State.
+    value: Any = state.result(raise_on_failure=False)
     if isinstance(value, DayIncomplete):
         results = value.results
     elif isinstance(value, (DigestError, OSError)) and not console.options["debug"]:

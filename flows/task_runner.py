@@ -11,12 +11,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from config.loading import get_settings
 from config.settings import Settings
+
+if TYPE_CHECKING:  # imported on first use at run time (`_dask_runner`)
+    from prefect_dask import DaskTaskRunner
 
 # The scheduler of a local cluster that runs started inside `one_cluster` share.
 _shared_address: ContextVar[str] = ContextVar("shared_dask_address", default="")
@@ -49,7 +52,7 @@ def build(settings: Settings) -> TaskRunner[Any]:
 
 
 @cache
-def _dask_runner() -> type[TaskRunner[Any]]:
+def _dask_runner() -> type[DaskTaskRunner]:
     """Return a DaskTaskRunner that checks its workers before the first task.
 
     Built on first use: importing prefect_dask imports distributed, a second and more that

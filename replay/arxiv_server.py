@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from replay.arxiv_api import ATOM_TYPE, answer_query, error_feed_xml
@@ -127,7 +127,8 @@ class ArxivServer:
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
+        # An AF_INET server's address is (host, port), its host a str.
+        host, port = cast("tuple[str, int]", self._httpd.server_address[:2])
         return f"http://{host}:{port}"
 
     @property

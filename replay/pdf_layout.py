@@ -97,7 +97,9 @@ class Layout:
             self.writer.append((x, y), s, font=_font(font), fontsize=size)
 
     def wrap(self, s: str, width: float, size: float, font: str = BODY_FONT) -> list[str]:
-        lines, line, used = [], [], 0.0
+        lines: list[str] = []
+        line: list[str] = []
+        used = 0.0
         space = text_width(" ", font, size)
         for word in s.split():
             w = text_width(word, font, size)

@@ -29,6 +29,10 @@ from replay.paper_spec import (
 from replay.pdf_layout import DRAWERS, Layout, caption_label, filler, heading, raster, text_width
 
 
+def _box(rect: pymupdf.Rect) -> tuple[float, float, float, float]:
+    return (rect.x0, rect.y0, rect.x1, rect.y1)  # tuple(rect), typed
+
+
 def _caption_text(rng: random.Random, label: str) -> str:
     return f"{label} {filler(rng, rng.randint(1, 3))}"
 
@@ -48,7 +52,7 @@ def _place_figure(lay: Layout, k: int, spec: FigureSpec, truth: PdfTruth) -> Non
     x0 = lay.x0 + (lay.width - width) / 2
     box = pymupdf.Rect(x0, lay.y + 4, x0 + width, lay.y + 4 + height)
     drawn = DRAWERS[spec.kind](lay, box, spec)
-    truth.figures.append(Placed(len(lay.doc), tuple(drawn), caption, spec.kind))
+    truth.figures.append(Placed(len(lay.doc), _box(drawn), caption, spec.kind))
     lay.y = box.y1 + 4
     lay.paragraph(caption, size=9, gap=10)
 
@@ -59,7 +63,7 @@ def _draw_wide(lay: Layout, spec: FigureSpec, caption: str, truth: PdfTruth) -> 
     height = (x1 - x0) * lay.rng.uniform(0.3, 0.42)
     box = pymupdf.Rect(x0 + 10, TOP, x1 - 10, TOP + height)
     drawn = DRAWERS[spec.kind](lay, box, spec)
-    truth.figures.append(Placed(len(lay.doc), tuple(drawn), caption, spec.kind))
+    truth.figures.append(Placed(len(lay.doc), _box(drawn), caption, spec.kind))
     lay.y = box.y1 + 4
     for line in lay.wrap(caption, x1 - x0, 9):
         lay.y += 10.8
@@ -94,7 +98,7 @@ def _title_block(lay: Layout, spec: PaperSpec, truth: PdfTruth) -> None:
     if spec.logo:
         logo = pymupdf.Rect(72, 30, 96, 54)
         lay.page.insert_image(logo, stream=raster(lay.rng, 40, 40, "png"))
-        truth.logos.append(Placed(1, tuple(logo), kind="logo"))
+        truth.logos.append(Placed(1, _box(logo), kind="logo"))
     lay.text(102, 46, "Preprint. Under review.", 8, "helv")
     if spec.stamp:
         stamp = f"arXiv:2410.{spec.seed % 99999:05d}v1  [cs.CV]  7 Oct 2024"

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from prefect.cache_policies import TASK_SOURCE, CacheKeyFnPolicy
+from prefect.cache_policies import TASK_SOURCE, CacheKeyFnPolicy, CachePolicy
 
 from config.settings import Topic
 from tasks.domain import Extraction, Paper
@@ -31,7 +31,7 @@ def key(*parts: Any) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def policy(fn: Any) -> CacheKeyFnPolicy:
+def policy(fn: Any) -> CachePolicy:
     """Return the cache policy of a task keyed by `fn` of its parameters, and its source."""
     return TASK_SOURCE + CacheKeyFnPolicy(cache_key_fn=lambda _ctx, params: fn(**params))
 

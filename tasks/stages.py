@@ -33,7 +33,8 @@ from tasks.stage_config import ArxivConfig, LLMConfig, StageConfig
 from tasks.summary.schema import SummaryRecord
 
 EXTRACTOR_VERSION = keys.EXTRACTOR_VERSION
-RETRY_DELAYS = [2, 10, 30]  # the default of the `retry_delays` setting, which Stages applies
+# The default of the `retry_delays` setting, which Stages applies.
+RETRY_DELAYS: list[float] = [2, 10, 30]
 
 
 def _transient(task: Any, task_run: Any, state: Any) -> bool:
@@ -275,7 +276,8 @@ class Stages:
         def bind(fn: Any, **options: Any) -> Any:
             return fn.with_options(result_storage=config.result_dir, **options)
 
-        delays = {"retry_delay_seconds": list(config.retry_delays)}
+        retry_delays = list(config.retry_delays)
+        delays = {"retry_delay_seconds": retry_delays}
         self.config = config
         self.fetch_papers = bind(fetch_papers, **delays)
         self.fetch_range = bind(fetch_range, **delays)
@@ -287,4 +289,4 @@ class Stages:
         self.judge_papers = bind(judge_papers, **delays)
         self.store_results = store_results
         self.render_day = render_day
-        self.notify = notify.with_options(**delays)
+        self.notify = notify.with_options(retry_delay_seconds=retry_delays)

@@ -53,7 +53,7 @@ def _organisation_author(line: Line) -> str:
 def _title_block(lines: list[Line]) -> list[Line]:
     """Return the lines between the title and the abstract: authors first, then the rest."""
     body = body_size(lines)
-    block = []
+    block: list[Line] = []
     for line in lines:
         if heading_key(line, body) is not None or len(block) > 12:
             break

@@ -8,11 +8,13 @@ import struct
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pymupdf
 
 from tasks.domain import Figure
 from tasks.pdf.figures import Region
+from tasks.pdf.lines import Box
 
 WEB_IMAGE_EXTS = {"png", "jpeg", "jpg"}
 RENDER_ZOOM = 2.0
@@ -47,7 +49,7 @@ def write_figure(region: Region, image: Image, index: int, stem: str, figure_dir
     return Figure(
         index=index,
         page=region.page,
-        bbox=tuple(round(v, 2) for v in image.bbox or region.bbox),
+        bbox=cast(Box, tuple(round(v, 2) for v in image.bbox or region.bbox)),
         caption=region.caption,
         width=image.width,
         height=image.height,
@@ -140,7 +142,9 @@ def _inked(pix: pymupdf.Pixmap, keep: int) -> pymupdf.IRect | None:
     inked, leads, ends = [], [], []
     for r in range(pix.height):
         start = r * stride
-        lead = WHITE_RUN.match(samples, start, start + width).end() - start
+        run = WHITE_RUN.match(samples, start, start + width)
+        assert run is not None  # \xff* matches, if only the empty string
+        lead = run.end() - start
         if lead == width:
             continue
         inked.append(r)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pymupdf
 
-from tasks.domain import Extraction, file_stem
+from tasks.domain import Extraction, Figure, file_stem
 from tasks.errors import ExtractError
 from tasks.pdf.affiliation import first_affiliation
 from tasks.pdf.crops import figure_image, write_figure
@@ -79,10 +79,12 @@ def open_pdf(pdf_path: Path, paper: str = "") -> pymupdf.Document:
 def _extract(
     doc: pymupdf.Document, arxiv_id: str, version: int, figure_dir: Path, max_figures: int
 ) -> Extraction:
-    pages = [page_lines(page) for page in doc]
+    pages = [page_lines(page) for page in doc.pages()]
     body = body_size([ln for lines in pages for ln in lines])
     regions = [
-        region for i, page in enumerate(doc) for region in find_regions(page, pages[i], body)
+        region
+        for i, page in enumerate(doc.pages())
+        for region in find_regions(page, pages[i], body)
     ]
     ordered = [reading_order(lns, doc[i].rect.width) for i, lns in enumerate(pages)]
     lines = [ln for page in ordered for ln in page]
@@ -119,7 +121,8 @@ def _save_figures(
     figure_dir.mkdir(parents=True, exist_ok=True)
     for old in figure_dir.glob(f"{stem}-fig*"):
         old.unlink()
-    figures, seen = [], set()
+    figures: list[Figure] = []
+    seen: set[str] = set()
     for region in regions:
         if len(figures) >= limit:
             break

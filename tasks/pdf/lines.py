@@ -133,7 +133,8 @@ def spans_gutter(line: Line, page_width: float) -> bool:
 
 def reading_order(lines: list[Line], page_width: float) -> list[Line]:
     """Return lines in reading order: left column, then right, between full-width lines."""
-    ordered, band = [], []
+    ordered: list[Line] = []
+    band: list[Line] = []
     for line in sorted(lines, key=lambda ln: (ln.bbox[1], ln.bbox[0])):
         if spans_gutter(line, page_width):
             ordered += _flush(band, page_width)
@@ -153,7 +154,7 @@ def _flush(band: list[Line], page_width: float) -> list[Line]:
 
 def body_size(lines: list[Line]) -> float:
     """Return the most common font size weighted by characters: the body text size."""
-    sizes = Counter()
+    sizes: Counter[float] = Counter()
     for line in lines:
         sizes[round(line.size, 1)] += len(line.text)
     return sizes.most_common(1)[0][0] if sizes else 10.0

@@ -31,7 +31,7 @@ def table_boxes(lines: list[Line], graphics: list[Graphic], body: float) -> list
 
 
 def _grow_down(cap: Line, lines: list[Line], graphics: list[Graphic], body: float) -> Box | None:
-    items = [
+    items: list[tuple[Box, Graphic | None]] = [
         (ln.bbox, None) for ln in lines if ln.bbox[1] > cap.bbox[1] and _under(ln.bbox, cap.bbox)
     ]
     items += [

@@ -15,7 +15,7 @@ from tasks.record import rows
 
 STAGES = PAPER_STAGES
 STATUSES = ("ok", "failed", "waiting")
-STEP_LABELS = {
+STEP_LABELS: dict[Step, str] = {
     "judge": "by the LLM judge",
     "keyword": "by keywords",
     "fallback": "by keywords because the judge failed",

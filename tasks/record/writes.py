@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 
@@ -258,11 +258,11 @@ def _each(save: Callable[[duckdb.DuckDBPyConnection, Any], object]) -> Saver:
     return lambda con, items, _day: [save(con, item) for item in items]
 
 
-# In this order: papers before what refers to them.
+# In this order: papers before what refers to them. Selections are always saved with a day.
 SAVERS: dict[type, Saver] = {
     Paper: lambda con, items, _day: save_papers(con, items),
     Listing: _each(lambda con, x: save_listing(con, x.categories, x.day, x.window, list(x.papers))),
-    Selection: lambda con, items, day: save_selections(con, day, items),
+    Selection: lambda con, items, day: save_selections(con, cast(date, day), items),
     JudgeCalls: _each(lambda con, x: save_judgements(con, x.topic, x.day, x.batches)),
     Extraction: _each(save_extraction),
     SummaryRecord: _each(save_summary),

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 class ApiSession(PoliteSession):
     """A PoliteSession that also insists each answer is a usable Atom page of results."""
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any):  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any):
         """Send one API request; raise unless the answer is an Atom page of results."""
         response = super().request(method, url, *args, **kwargs)
         check_feed(response)

@@ -29,7 +29,7 @@ class PoliteSession(requests.Session):
         self.timeout = timeout
         self.user_agent = user_agent
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any):  # type: ignore[override]
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any):
         """Send one request in its own limiter turn, body included."""
         with self.limiter.slot():
             return self._send(str(method), str(url), *args, **kwargs)
