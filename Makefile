@@ -8,7 +8,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 
-.PHONY: setup demo test lint format hexo
+.PHONY: setup demo test test-fast lint format hexo
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
@@ -20,6 +20,10 @@ demo: setup
 test: setup hexo
 	@command -v chromium >/dev/null || echo "note: no chromium, so the test that screenshots a run in the Prefect UI is skipped (Debian: apt-get install chromium)"
 	$(UV) run pytest
+
+# The unit tests alone (no Prefect server, no child process, no Hexo build): the fast loop.
+test-fast: setup
+	$(UV) run pytest -m "not slow"
 
 # Issue 9's fault injection against the local fakes (also part of `make test`); prints the table.
 .PHONY: faults
@@ -35,6 +39,7 @@ hexo:
 lint: setup
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
+	$(UV) run mypy
 
 format: setup
 	$(UV) run ruff format .

@@ -81,25 +81,15 @@ class StageConfig:
     """Everything a run's stages read, in one value."""
 
     db_path: Path
-    data_dir: Path
+    pdf_dir: Path
+    figure_dir: Path
+    cache_dir: Path
     arxiv: ArxivConfig
     llm: LLMConfig
     extract: ExtractConfig
     post: PostConfig
     retry_delays: tuple[float, ...] = (2.0, 10.0, 30.0)
     llm_concurrency: int = 6
-
-    @property
-    def pdf_dir(self) -> Path:
-        return self.data_dir / "pdfs"
-
-    @property
-    def figure_dir(self) -> Path:
-        return self.data_dir / "figures"
-
-    @property
-    def cache_dir(self) -> Path:
-        return self.data_dir / "cache"
 
     @property
     def result_dir(self) -> Path:
@@ -168,7 +158,9 @@ def stage_config(settings: Settings, backend: str | None = None) -> StageConfig:
     )
     return StageConfig(
         s.db_path,
-        s.data_dir,
+        s.pdf_dir,
+        s.figure_dir,
+        s.cache_dir,
         arxiv_config(s),
         llm_config(s, backend),
         extract,

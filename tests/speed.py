@@ -42,9 +42,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
         fixtures = set(getattr(item, "fixturenames", ()))
-        if (
-            module in SLOW_MODULES
-            or fixtures & SLOW_FIXTURES
-            or item.get_closest_marker("prefect_server")
-        ):
+        name = getattr(item, "originalname", item.name)
+        slow = module in SLOW_MODULES or fixtures & SLOW_FIXTURES or name in SLOW_TESTS
+        if slow or item.get_closest_marker("prefect_server"):
             item.add_marker(pytest.mark.slow)
