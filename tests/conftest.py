@@ -38,13 +38,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 @pytest.fixture
-def shipped_settings(monkeypatch):
+def shipped_settings():
     """Settings from config/digest.toml alone: no key and no DIGEST_* left by other tests."""
-    from config.loading import get_settings
+    from tests.env import settings_env
 
-    for name in list(os.environ):
-        if name.startswith("DIGEST_") or name in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
-            monkeypatch.delenv(name)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
+    keys = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+    with settings_env(drop=[n for n in os.environ if n.startswith("DIGEST_") or n in keys]):
+        yield

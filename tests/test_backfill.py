@@ -10,10 +10,10 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from config.loading import get_settings
 from flows.cli import app, backfill_table, run_plan
 from flows.demo import SAMPLE, pdf_factory
 from replay.arxiv_server import ArxivServer
+from tests.env import settings_env
 
 TOPIC = "Diffusion Models"
 # One diffusion paper in each of three batches, plus one off-topic paper on 2024-10-07.
@@ -32,9 +32,8 @@ def fakes(tmp_path_factory, prefect_harness):
     sample = json.loads(SAMPLE.read_text(encoding="utf-8"))["papers"]
     papers = [p for p in sample if p["arxiv_id"] in PAPERS]
     data = tmp_path_factory.mktemp("backfill")
-    mp = pytest.MonkeyPatch()
     with ArxivServer(papers, pdf_factory(papers)) as arxiv:
-        for key, value in {
+        env = {
             **arxiv.env(),
             "DIGEST_ARXIV_MIN_INTERVAL": "0.02",
             "DIGEST_LLM_BACKEND": "extractive",
@@ -42,12 +41,9 @@ def fakes(tmp_path_factory, prefect_harness):
             "DIGEST_DB_PATH": str(data / "digest.duckdb"),
             "DIGEST_OUTPUT_DIR": str(data / "posts"),
             "DIGEST_HOLIDAYS": f'["{HOLIDAY_EVENING}"]',
-        }.items():
-            mp.setenv(key, value)
-        get_settings.cache_clear()
-        yield arxiv, data
-    mp.undo()
-    get_settings.cache_clear()
+        }
+        with settings_env(env):
+            yield arxiv, data
 
 
 API_QUERIES: list[str] = []  # the first backfill's API requests

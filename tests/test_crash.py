@@ -54,7 +54,7 @@ def child_env(arxiv: ax.ArxivServer, gemini: gm.FakeGemini, data: Path) -> dict[
 
     return {
         **os.environ,
-        **faults.settings_env(arxiv, gemini, data),
+        **faults.world_env(arxiv, gemini, data),
         "PREFECT_API_URL": str(PREFECT_API_URL.value()),
         "DIGEST_LLM_CONCURRENCY": "1",
     }

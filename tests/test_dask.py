@@ -12,11 +12,11 @@ import pytest
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect_dask import DaskTaskRunner
 
-from config.loading import get_settings
 from config.settings import Settings
 from flows.demo import SAMPLE, pdf_factory
 from flows.task_runner import build
 from replay.arxiv_server import ArxivServer
+from tests.env import settings_env
 
 DAY = date(2024, 10, 7)
 POST = "2024-10-07-diffusion-models.md"
@@ -41,8 +41,7 @@ def _run_day(arxiv: ArxivServer, data: Path, runner_env: dict[str, str]) -> dict
     """Run the day with the runner `runner_env` names, in its own data directory."""
     from flows.daily_digest import daily_digest
 
-    mp = pytest.MonkeyPatch()
-    for key, value in {
+    env = {
         **arxiv.env(),
         **runner_env,
         "DIGEST_ARXIV_MIN_INTERVAL": "0.05",
@@ -52,17 +51,14 @@ def _run_day(arxiv: ArxivServer, data: Path, runner_env: dict[str, str]) -> dict
         "DIGEST_DB_PATH": str(data / "digest.duckdb"),
         "DIGEST_OUTPUT_DIR": str(data / "posts"),
         "DIGEST_FIGURE_POLICY": "always",
-    }.items():
-        mp.setenv(key, value)
-    get_settings.cache_clear()
-    runner_log = _Lines()
-    logging.getLogger("prefect.task_runner").addHandler(runner_log)
-    try:
-        results = daily_digest(day=DAY, topics=["Diffusion Models"], llm="extractive")
-    finally:
-        logging.getLogger("prefect.task_runner").removeHandler(runner_log)
-        mp.undo()
-        get_settings.cache_clear()
+    }
+    with settings_env(env):
+        runner_log = _Lines()
+        logging.getLogger("prefect.task_runner").addHandler(runner_log)
+        try:
+            results = daily_digest(day=DAY, topics=["Diffusion Models"], llm="extractive")
+        finally:
+            logging.getLogger("prefect.task_runner").removeHandler(runner_log)
     with duckdb.connect(str(data / "digest.duckdb"), read_only=True) as con:
         rows = _dump(con, str(data))
     figures = data / "posts" / POST.removesuffix(".md")

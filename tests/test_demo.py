@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from config.loading import get_settings
+from tests.env import settings_env
 
 ROOT = Path(__file__).resolve().parents[1]
 NOBODY = "http://127.0.0.1:9/api"  # the commands read DuckDB alone: no Prefect server needed
@@ -17,12 +17,12 @@ def test_the_demo_prints_explore_commands_that_work_as_printed(prefect_harness, 
     from flows.demo import run_demo
 
     saved = dict(os.environ)
-    try:
-        run_demo(tmp_path / "demo")
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        get_settings.cache_clear()
+    with settings_env():
+        try:
+            run_demo(tmp_path / "demo")
+        finally:  # run_demo sets os.environ itself, which settings_env does not undo
+            os.environ.clear()
+            os.environ.update(saved)
     printed = capsys.readouterr().out.splitlines()
     commands = [line.strip() for line in printed if line.startswith("  DIGEST_DATA_DIR=")]
     assert len(commands) == 4, printed

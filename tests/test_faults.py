@@ -38,7 +38,6 @@ from typing import Any
 import duckdb
 import pytest
 
-from config.loading import get_settings
 from config.settings import Settings
 from fakes import gemini_server as gm
 from fakes.corpus import make_bad_pdfs
@@ -48,6 +47,7 @@ from replay.arxiv_api import ATOM_TYPE, FEED_HEAD, answer_query, now_stamp
 from tasks.llm.quota import reset_quotas
 from tasks.record import store
 from tests.conftest import TABLES
+from tests.env import settings_env
 
 DAY = date(2024, 10, 7)
 TOPIC = "Diffusion Models"
@@ -428,20 +428,7 @@ def capturing() -> Iterator[Capture]:
             logger.setLevel(level)
 
 
-@contextmanager
-def environment(world_env: dict[str, str]) -> Iterator[None]:
-    mp = pytest.MonkeyPatch()
-    for key, value in world_env.items():
-        mp.setenv(key, value)
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        mp.undo()
-        get_settings.cache_clear()
-
-
-def settings_env(arxiv: ax.ArxivServer, gemini: gm.FakeGemini, data: Path) -> dict[str, str]:
+def world_env(arxiv: ax.ArxivServer, gemini: gm.FakeGemini, data: Path) -> dict[str, str]:
     return {
         **arxiv.env(),
         "DIGEST_ARXIV_MIN_INTERVAL": "0.02",
@@ -495,15 +482,15 @@ class Outcome:
 
 
 def run_day(world: World, capture: Capture) -> Run:
-    """Run daily-digest for the small day, as a fresh process would (fresh quotas)."""
+    """Run daily-digest for the small day, as a fresh process would (fresh settings, quotas)."""
     from flows.daily_digest import daily_digest
 
-    get_settings.cache_clear()
-    reset_quotas()
-    start, api_before = len(capture.lines), world.arxiv.count("api")
-    began = time.monotonic()
-    state = daily_digest(day=DAY, topics=[TOPIC], llm="gemini", return_state=True)
-    value = state.result(raise_on_failure=False)
+    with settings_env():
+        reset_quotas()
+        start, api_before = len(capture.lines), world.arxiv.count("api")
+        began = time.monotonic()
+        state = daily_digest(day=DAY, topics=[TOPIC], llm="gemini", return_state=True)
+        value = state.result(raise_on_failure=False)
     topic = value[0] if state.is_completed() else None
     post = Path(topic.post).read_text(encoding="utf-8") if topic and topic.post else ""
     return Run(
@@ -575,7 +562,7 @@ def run_case(case: Case, root: Path, capture: Capture) -> tuple[Outcome, dict, s
     with ax.ArxivServer(entries(), serve) as arxiv, gm.FakeGemini() as gemini:
         world = World(arxiv, gemini, outcome.data, pdfs)
         runner = RUNNERS[case.runner]
-        with environment(settings_env(arxiv, gemini, world.data) | case.env):
+        with settings_env(world_env(arxiv, gemini, world.data) | case.env):
             try:
                 case.arm(world)
                 outcome.runs.append(runner(world, capture))
@@ -752,7 +739,7 @@ def test_the_daily_budget_counts_every_run_of_the_day(prefect_harness, tmp_path)
     ):
         world = World(arxiv, gemini, tmp_path)
         env = {
-            **settings_env(arxiv, gemini, tmp_path),
+            **world_env(arxiv, gemini, tmp_path),
             "DIGEST_LLM_PRICES": prices,
             "DIGEST_LLM_BUDGET_USD": "1",
             "DIGEST_LLM_CONCURRENCY": "1",
@@ -762,7 +749,7 @@ def test_the_daily_budget_counts_every_run_of_the_day(prefect_harness, tmp_path)
         for budget in ("1", "1", "1000000000"):
             env["DIGEST_LLM_BUDGET_USD"] = budget
             before = gemini.count("generateContent")
-            with environment(env):
+            with settings_env(env):
                 runs.append(run_day(world, capture))
             calls.append(gemini.count("generateContent") - before)
     assert calls == [1, 0, len(KEPT) - 1]

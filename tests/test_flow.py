@@ -8,10 +8,10 @@ from datetime import date
 import duckdb
 import pytest
 
-from config.loading import get_settings
 from fakes.gemini_server import FakeGemini, default_summary
 from flows.demo import SAMPLE, pdf_factory
 from replay.arxiv_server import ArxivServer
+from tests.env import settings_env
 
 DAY = date(2024, 10, 7)
 BROKEN_PDF = ("2410.03368", 1)  # served as garbage: the paper must still appear
@@ -40,9 +40,8 @@ def day_run(tmp_path_factory, prefect_harness):
         )
 
     data = tmp_path_factory.mktemp("data")
-    mp = pytest.MonkeyPatch()
     with ArxivServer(papers, serve_pdf) as arxiv, FakeGemini(_responder) as gemini:
-        for key, value in {
+        env = {
             **arxiv.env(),
             "DIGEST_ARXIV_MIN_INTERVAL": "0.05",
             "DIGEST_GEMINI_BASE_URL": gemini.url,
@@ -54,23 +53,20 @@ def day_run(tmp_path_factory, prefect_harness):
             "DIGEST_DB_PATH": str(data / "digest.duckdb"),
             "DIGEST_OUTPUT_DIR": str(data / "posts"),
             "DIGEST_FIGURE_POLICY": "always",
-        }.items():
-            mp.setenv(key, value)
-        get_settings.cache_clear()
-        from flows.daily_digest import daily_digest
+        }
+        with settings_env(env):
+            from flows.daily_digest import daily_digest
 
-        first = daily_digest(day=DAY, topics=["Diffusion Models"], llm="gemini")
-        counts = {"pdf": arxiv.count("pdf"), "llm": gemini.count("generateContent")}
-        with duckdb.connect(str(data / "digest.duckdb"), read_only=True) as con:
-            rows = _dump(con)
-            failures = con.execute("SELECT arxiv_id, stage, reason FROM failures").fetchall()
-        arxiv.requests.clear()
-        gemini.reset()
-        second = daily_digest(day=DAY, topics=["Diffusion Models"], llm="gemini")
-        again = {"pdf": arxiv.count("pdf"), "llm": gemini.count("generateContent")}
-        retried = {r.prompt_text.split("Title: ")[1].split()[0] for r in gemini.requests}
-    mp.undo()
-    get_settings.cache_clear()
+            first = daily_digest(day=DAY, topics=["Diffusion Models"], llm="gemini")
+            counts = {"pdf": arxiv.count("pdf"), "llm": gemini.count("generateContent")}
+            with duckdb.connect(str(data / "digest.duckdb"), read_only=True) as con:
+                rows = _dump(con)
+                failures = con.execute("SELECT arxiv_id, stage, reason FROM failures").fetchall()
+            arxiv.requests.clear()
+            gemini.reset()
+            second = daily_digest(day=DAY, topics=["Diffusion Models"], llm="gemini")
+            again = {"pdf": arxiv.count("pdf"), "llm": gemini.count("generateContent")}
+            retried = {r.prompt_text.split("Title: ")[1].split()[0] for r in gemini.requests}
     with duckdb.connect(str(data / "digest.duckdb"), read_only=True) as con:
         rows_again = _dump(con)
     yield dict(
@@ -148,7 +144,7 @@ def test_the_key_never_reaches_the_record(day_run):
             assert CANARY.encode() not in path.read_bytes(), path
 
 
-def test_render_reproduces_the_post_from_the_database_alone(day_run, monkeypatch):
+def test_render_reproduces_the_post_from_the_database_alone(day_run):
     from typer.testing import CliRunner
 
     from flows.cli import app
@@ -157,15 +153,14 @@ def test_render_reproduces_the_post_from_the_database_alone(day_run, monkeypatch
     before = post.read_bytes()
     post.unlink()
     data = day_run["data"]
-    monkeypatch.setenv("DIGEST_DB_PATH", str(data / "digest.duckdb"))
-    monkeypatch.setenv("DIGEST_OUTPUT_DIR", str(data / "posts"))
-    monkeypatch.setenv("DIGEST_DATA_DIR", str(data))
-    monkeypatch.setenv("DIGEST_FIGURE_POLICY", "always")
-    monkeypatch.setenv("DIGEST_ARXIV_API_URL", "http://127.0.0.1:9/unreachable")
-    get_settings.cache_clear()
-    try:
+    env = {
+        "DIGEST_DB_PATH": str(data / "digest.duckdb"),
+        "DIGEST_OUTPUT_DIR": str(data / "posts"),
+        "DIGEST_DATA_DIR": str(data),
+        "DIGEST_FIGURE_POLICY": "always",
+        "DIGEST_ARXIV_API_URL": "http://127.0.0.1:9/unreachable",
+    }
+    with settings_env(env):
         result = CliRunner().invoke(app, ["render", "--date", "2024-10-07"])
-    finally:
-        get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert post.read_bytes() == before

@@ -15,6 +15,7 @@ import yaml
 from fakes import gemini_server as gm
 from replay import arxiv_server as ax
 from tests import test_faults as faults
+from tests.env import settings_env
 
 EVIL_ID = "../../etc/passwd"
 HOSTILE_ID = "2410.03999"
@@ -47,7 +48,7 @@ def day(prefect_harness, tmp_path_factory):
     with faults.capturing() as capture, ax.ArxivServer(served, serve) as arxiv:
         with (
             gm.FakeGemini() as gemini,
-            faults.environment(faults.settings_env(arxiv, gemini, data)),
+            settings_env(faults.world_env(arxiv, gemini, data)),
         ):
             world = faults.World(arxiv, gemini, data)
             run = faults.run_day(world, capture)

@@ -17,12 +17,12 @@ from prefect.client.schemas.filters import (
 )
 from prefect.logging.handlers import APILogHandler
 
-from config.loading import get_settings
 from fakes.gemini_server import FakeGemini
 from flows import report
 from flows.demo import SAMPLE, pdf_factory
 from replay.arxiv_server import ArxivServer
 from tasks.record import history, store
+from tests.env import settings_env
 
 DAY = date(2024, 10, 7)
 TOPIC, SLUG = "Diffusion Models", "diffusion-models"
@@ -50,9 +50,8 @@ def runs(tmp_path_factory, prefect_harness):
     with (
         ArxivServer(PAPERS, pdf_factory(PAPERS)) as arxiv,
         FakeGemini(judge=rejects_one) as llm,
-        pytest.MonkeyPatch.context() as env,
     ):
-        for key, value in {
+        env = {
             **arxiv.env(),
             "DIGEST_ARXIV_MIN_INTERVAL": "0.05",
             "DIGEST_GEMINI_BASE_URL": llm.url,
@@ -64,17 +63,15 @@ def runs(tmp_path_factory, prefect_harness):
             "DIGEST_JUDGE_BATCH_SIZE": str(BATCH),
             "DIGEST_DB_PATH": str(data / "digest.duckdb"),
             "DIGEST_OUTPUT_DIR": str(data / "posts"),
-        }.items():
-            env.setenv(key, value)
-        done["first"] = _run(llm, data)
-        done["again"] = _run(llm, data)
+        }
+        done["first"] = _run(llm, data, env)
+        done["again"] = _run(llm, data, env)
         # Another batch size makes other batches, so the judge is asked again; it skips an id.
         llm.judge = leaves_one_out
-        env.setenv("DIGEST_JUDGE_BATCH_SIZE", "4")
-        done["faulty"] = _run(llm, data)
-        env.setenv("DIGEST_LLM_JUDGE", "false")
-        done["off"] = _run(llm, data)
-    get_settings.cache_clear()
+        env["DIGEST_JUDGE_BATCH_SIZE"] = "4"
+        done["faulty"] = _run(llm, data, env)
+        env["DIGEST_LLM_JUDGE"] = "false"
+        done["off"] = _run(llm, data, env)
     APILogHandler().flush()
     with get_client(sync_client=True) as client:
         for run in done.values():
@@ -91,22 +88,22 @@ def runs(tmp_path_factory, prefect_harness):
     yield done | {"data": data}
 
 
-def _run(llm: FakeGemini, data) -> dict:
-    """Run the day with the gemini backend; return what the run did and left in DuckDB."""
+def _run(llm: FakeGemini, data, env: dict[str, str]) -> dict:
+    """Run the day with the gemini backend under `env`; return what it did and left in DuckDB."""
     from flows.daily_digest import daily_digest
 
-    get_settings.cache_clear()
-    llm.reset()
-    state = daily_digest(day=DAY, topics=[TOPIC], llm="gemini", return_state=True)
-    with store.connect(data / "digest.duckdb", read_only=True) as con:
-        decisions = {d.key: d for d in history.decisions(con, TOPIC, DAY)}
-    return {
-        "id": state.state_details.flow_run_id,
-        "result": state.result()[0],
-        "judge_calls": [r.judged_ids for r in llm.requests if r.judged_ids],
-        "decisions": decisions,
-        "post": (data / "posts" / POST).read_text(encoding="utf-8"),
-    }
+    with settings_env(env):
+        llm.reset()
+        state = daily_digest(day=DAY, topics=[TOPIC], llm="gemini", return_state=True)
+        with store.connect(data / "digest.duckdb", read_only=True) as con:
+            decisions = {d.key: d for d in history.decisions(con, TOPIC, DAY)}
+        return {
+            "id": state.state_details.flow_run_id,
+            "result": state.result()[0],
+            "judge_calls": [r.judged_ids for r in llm.requests if r.judged_ids],
+            "decisions": decisions,
+            "post": (data / "posts" / POST).read_text(encoding="utf-8"),
+        }
 
 
 def _in_post(run: dict, paper_id: str) -> bool:

@@ -37,6 +37,7 @@ from tasks.stage_config import llm_config
 from tasks.summary.summarizer import GeminiSummarizer, OpenAISummarizer
 from tests import factories
 from tests import test_faults as faults
+from tests.env import settings_env
 from tests.test_crash import ROOT, child_env
 from tests.test_summarize import make_extraction, make_paper
 
@@ -440,21 +441,12 @@ def default_env(arxiv, data, **values: str) -> dict[str, str]:
 
 
 def run_flow(env: dict[str, str], llm: str):
-    from config.loading import get_settings
     from flows.daily_digest import daily_digest
 
-    mp = pytest.MonkeyPatch()
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_API_KEY", "DIGEST_LLM_MODEL"):
-        mp.delenv(name, raising=False)
-    for name, value in env.items():
-        mp.setenv(name, value)
-    get_settings.cache_clear()
-    reset_quotas()
-    try:
+    keys = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "OPENAI_API_KEY", "DIGEST_LLM_MODEL")
+    with settings_env(env, drop=keys):
+        reset_quotas()
         [result] = daily_digest(day=faults.DAY, topics=[faults.TOPIC], llm=llm)
-    finally:
-        mp.undo()
-        get_settings.cache_clear()
     return result
 
 

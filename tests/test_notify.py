@@ -16,6 +16,7 @@ from tasks.post import notify
 from tasks.post.notify import Digest, Item
 from tasks.record import deliveries, store, writes
 from tasks.stage_config import stage_config
+from tests.env import settings_env
 
 DAY = date(2024, 10, 7)
 SECRET = "tok3n-canary-9d2f7a"
@@ -162,18 +163,13 @@ def test_a_day_with_no_post_sends_nothing_unless_notify_empty(tmp_path):
     assert deliveries.load_digest(told, topic, date(2024, 10, 9)) is None  # left open
 
 
-def test_the_cli_rejects_an_unreadable_url_at_once_naming_its_position(monkeypatch, tmp_path):
+def test_the_cli_rejects_an_unreadable_url_at_once_naming_its_position(tmp_path):
     from typer.testing import CliRunner
 
-    from config.loading import get_settings
     from flows.cli import app
 
-    monkeypatch.setenv("DIGEST_DB_PATH", str(tmp_path / "d.duckdb"))
-    monkeypatch.setenv("DIGEST_NOTIFY_URLS", f"json://127.0.0.1:9/,nosuch://{SECRET}@host")
-    get_settings.cache_clear()
-    try:
+    urls = f"json://127.0.0.1:9/,nosuch://{SECRET}@host"
+    with settings_env({"DIGEST_DB_PATH": str(tmp_path / "d.duckdb"), "DIGEST_NOTIFY_URLS": urls}):
         said = CliRunner().invoke(app, ["run", "--date", "2024-10-07", "--llm", "extractive"])
-    finally:
-        get_settings.cache_clear()
     assert said.exit_code == 2 and "notify URL number 2" in said.output
     assert SECRET not in said.output and len(said.output.strip().splitlines()) == 1

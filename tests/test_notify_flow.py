@@ -17,10 +17,10 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from config.loading import get_settings
 from fakes.receivers import JsonReceiver
 from flows.demo import SAMPLE, pdf_factory
 from replay import arxiv_server as ax
+from tests.env import settings_env
 
 TOPIC = "Diffusion Models"
 DAY = date(2024, 10, 7)
@@ -65,42 +65,34 @@ def world(tmp_path_factory, prefect_harness):
     root.addHandler(lines)
     level, root.level = root.level, logging.DEBUG
     got: dict = {"data": [tmp_path_factory.mktemp(f"data{n}") for n in range(4)]}
-    mp = pytest.MonkeyPatch()
     with ax.ArxivServer(papers, pdf_factory(papers)) as arxiv, JsonReceiver() as hook:
-
-        def using(data: Path) -> None:
-            for key, value in _env(arxiv, data, hook).items():
-                mp.setenv(key, value)
-            get_settings.cache_clear()
-
-        using(got["data"][0])
-        got["first"] = daily_digest(day=DAY, topics=[TOPIC], return_state=True)
-        got["after_first"] = list(hook.messages)
-        got["second"] = daily_digest(day=DAY, topics=[TOPIC], return_state=True)
-        got["after_second"] = list(hook.messages)
-        got["resent"] = CliRunner().invoke(app, ["notify", "--date", str(DAY), "--topic", TOPIC])
-        got["after_resend"] = list(hook.messages)
-        using(got["data"][1])
-        hook.status = 500
-        got["refused"] = daily_digest(day=DAY, topics=[TOPIC], return_state=True)
-        got["refused_posts"] = hook.requests[len(got["after_resend"]) :]
-        hook.status = 200
-        using(got["data"][2])
-        backfill(start=DAY, end=DAY, topics=[TOPIC])
-        got["after_backfill"] = list(hook.messages)
-        using(got["data"][3])
-        run = ["run", "--date", str(DAY), "--topic", TOPIC]
-        got["quiet"] = CliRunner().invoke(app, [*run, "--no-notify"])
-        got["after_quiet"] = list(hook.messages)
-        got["loud"] = CliRunner().invoke(app, run)
-        got["after_loud"] = list(hook.messages)
+        with settings_env(_env(arxiv, got["data"][0], hook)):
+            got["first"] = daily_digest(day=DAY, topics=[TOPIC], return_state=True)
+            got["after_first"] = list(hook.messages)
+            got["second"] = daily_digest(day=DAY, topics=[TOPIC], return_state=True)
+            got["after_second"] = list(hook.messages)
+            resend = ["notify", "--date", str(DAY), "--topic", TOPIC]
+            got["resent"] = CliRunner().invoke(app, resend)
+            got["after_resend"] = list(hook.messages)
+        with settings_env(_env(arxiv, got["data"][1], hook)):
+            hook.status = 500
+            got["refused"] = daily_digest(day=DAY, topics=[TOPIC], return_state=True)
+            got["refused_posts"] = hook.requests[len(got["after_resend"]) :]
+            hook.status = 200
+        with settings_env(_env(arxiv, got["data"][2], hook)):
+            backfill(start=DAY, end=DAY, topics=[TOPIC])
+            got["after_backfill"] = list(hook.messages)
+        with settings_env(_env(arxiv, got["data"][3], hook)):
+            run = ["run", "--date", str(DAY), "--topic", TOPIC]
+            got["quiet"] = CliRunner().invoke(app, [*run, "--no-notify"])
+            got["after_quiet"] = list(hook.messages)
+            got["loud"] = CliRunner().invoke(app, run)
+            got["after_loud"] = list(hook.messages)
         got["flow_runs"] = [
             got[k].state_details.flow_run_id for k in ("first", "second", "refused")
         ]
-    mp.undo()
     root.removeHandler(lines)
     root.setLevel(level)
-    get_settings.cache_clear()
     got["log"] = lines.lines
     return got
 

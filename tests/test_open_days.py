@@ -19,9 +19,9 @@ from datetime import date
 import duckdb
 import pytest
 
-from config.loading import get_settings
 from flows.demo import SAMPLE, pdf_factory
 from replay import arxiv_server as ax
+from tests.env import settings_env
 
 TOPIC = "Diffusion Models"
 # Two CC BY papers and one arXiv-licence paper kept on 2024-10-07; one off-topic; one on 10-04.
@@ -29,7 +29,7 @@ IDS = ("2410.03665", "2410.03463", "2410.03456", "2410.03901", "2410.03909")
 
 
 @pytest.fixture
-def world(tmp_path, prefect_harness, monkeypatch):
+def world(tmp_path, prefect_harness):
     """Serve the papers; point the settings at them and a fresh data directory."""
     sample = json.loads(SAMPLE.read_text(encoding="utf-8"))["papers"]
     papers = [p for p in sample if p["arxiv_id"] in IDS]
@@ -44,11 +44,8 @@ def world(tmp_path, prefect_harness, monkeypatch):
             "DIGEST_OUTPUT_DIR": str(tmp_path / "posts"),
             "DIGEST_FIGURE_POLICY": "licensed",
         }
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        get_settings.cache_clear()
-        yield arxiv, tmp_path
-    get_settings.cache_clear()
+        with settings_env(env):
+            yield arxiv, tmp_path
 
 
 @dataclass

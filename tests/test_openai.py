@@ -13,7 +13,6 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from config.loading import get_settings
 from config.settings import Settings
 from fakes.openai_server import (
     FakeOpenAI,
@@ -46,6 +45,7 @@ from tasks.summary.summarizer import (
     OpenAISummarizer,
     QuotaSettings,
 )
+from tests.env import settings_env
 from tests.factories import make_judge, make_summarizer, paper
 from tests.test_faults import capturing
 from tests.test_judge import TOPIC, day, keyword
@@ -442,18 +442,9 @@ def run_day(env: dict[str, str]):
     """Run daily-digest for DAY as a fresh process would: fresh settings and quotas."""
     from flows.daily_digest import daily_digest
 
-    mp = pytest.MonkeyPatch()
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "DIGEST_LLM_BACKEND"):
-        mp.delenv(name, raising=False)
-    for name, value in env.items():
-        mp.setenv(name, value)
-    get_settings.cache_clear()
-    reset_quotas()
-    try:
+    with settings_env(env, drop=("GEMINI_API_KEY", "GOOGLE_API_KEY", "DIGEST_LLM_BACKEND")):
+        reset_quotas()
         [result] = daily_digest(day=DAY, topics=["Diffusion Models"], llm="openai")
-    finally:
-        mp.undo()
-        get_settings.cache_clear()
     return result
 
 

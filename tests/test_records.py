@@ -10,7 +10,6 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from config.loading import get_settings
 from config.settings import Topic
 from fakes.gemini_server import FakeGemini
 from flows.cli import app
@@ -18,6 +17,7 @@ from tasks.domain import Extraction, Failure, Selection
 from tasks.llm.quota import reset_quotas
 from tasks.record import store, writes
 from tasks.relevance import judge, keywords
+from tests.env import settings_env
 from tests.factories import paper, record
 
 DAY, NEXT = date(2024, 10, 7), date(2024, 10, 8)
@@ -31,7 +31,7 @@ def _keep(con, day, topic, p, kept=True):
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch):
+def db(tmp_path):
     """A database with two days: done, failed, waiting and dropped papers; its path."""
     path = tmp_path / "d.duckdb"
     done, broken, waiting = paper("2410.00001"), paper("2410.00002"), paper("2410.00003")
@@ -48,10 +48,8 @@ def db(tmp_path, monkeypatch):
         writes.save_failure(con, Failure(waiting.arxiv_id, 1, "summarize", WAITS, "waiting"))
         _keep(con, NEXT, "Diffusion Models", paper("2410.00005", title="Next day's paper"))
         writes.save_failure(con, Failure("2410.00005", 1, "summarize", WAITS, "waiting"))
-    monkeypatch.setenv("DIGEST_DB_PATH", str(path))
-    get_settings.cache_clear()
-    yield path
-    get_settings.cache_clear()
+    with settings_env({"DIGEST_DB_PATH": str(path)}):
+        yield path
 
 
 def _run(*args):
@@ -149,12 +147,11 @@ def test_the_commands_only_read(db, tmp_path):
     assert not list(db.parent.glob("*.wal"))
 
 
-def test_a_missing_database_or_a_bad_status_is_one_line(tmp_path, monkeypatch, db):
+def test_a_missing_database_or_a_bad_status_is_one_line(tmp_path, db):
     result = runner.invoke(app, ["papers", "--status", "done"])
     assert result.exit_code == 2 and "not one of ok, failed, waiting" in result.output
-    monkeypatch.setenv("DIGEST_DB_PATH", str(tmp_path / "none.duckdb"))
-    get_settings.cache_clear()
-    result = runner.invoke(app, ["stats"])
+    with settings_env({"DIGEST_DB_PATH": str(tmp_path / "none.duckdb")}):
+        result = runner.invoke(app, ["stats"])
     assert result.exit_code == 2 and "no database at" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "none.duckdb").exists()
 
@@ -174,7 +171,7 @@ UNANSWERED = paper("2410.00014", title="Diffusion model distillation", abstract=
 
 
 @pytest.fixture
-def judged_db(tmp_path, monkeypatch):
+def judged_db(tmp_path):
     """A day the real judge decided through the fake Gemini, one paper left unanswered."""
     papers = [JUDGED, REJECTED, PHYSICAL, UNANSWERED]
     verdicts = {JUDGED.key: True, REJECTED.key: False}  # no verdict for UNANSWERED
@@ -187,10 +184,8 @@ def judged_db(tmp_path, monkeypatch):
     with store.connect(path) as con:
         writes.save_papers(con, papers)
         writes.save_selections(con, DAY, decided)
-    monkeypatch.setenv("DIGEST_DB_PATH", str(path))
-    get_settings.cache_clear()
-    yield path
-    get_settings.cache_clear()
+    with settings_env({"DIGEST_DB_PATH": str(path)}):
+        yield path
 
 
 def test_why_lists_every_decision_kept_first_with_its_step_and_reason(judged_db):
@@ -280,12 +275,11 @@ def test_why_without_topic_explains_the_only_configured_topic(judged_db):
     assert counts.startswith("Diffusion Models, 2024-10-07: 4 decisions")
 
 
-def test_why_without_topic_needs_one_among_several(judged_db, tmp_path, monkeypatch):
+def test_why_without_topic_needs_one_among_several(judged_db, tmp_path):
     shipped = Path(__file__).resolve().parents[1] / "config" / "digest.toml"
     text = shipped.read_text(encoding="utf-8")
     second = text[text.index("[[topics]]") :].replace('name = "Diffusion Models"', 'name = "NeRF"')
     (tmp_path / "two.toml").write_text(text + "\n" + second.split("[topics.front_matter]")[0])
-    monkeypatch.setenv("DIGEST_CONFIG", str(tmp_path / "two.toml"))
-    get_settings.cache_clear()
-    result = runner.invoke(app, ["papers", "--why", "--date", "2024-10-07"])
+    with settings_env({"DIGEST_CONFIG": str(tmp_path / "two.toml")}):
+        result = runner.invoke(app, ["papers", "--why", "--date", "2024-10-07"])
     assert result.exit_code == 2 and "give --topic T --date D only" in result.output

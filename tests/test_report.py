@@ -10,7 +10,6 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-from config.loading import get_settings
 from flows.demo import SAMPLE, pdf_factory
 from flows.report import artifact_key, body, decision_rows, paper_rows, preview
 from replay.arxiv_server import ArxivServer
@@ -18,6 +17,7 @@ from tasks.domain import Extraction, Failure, Selection
 from tasks.record import history, store, writes
 from tasks.record.views import PaperView
 from tasks.summary.extractive import ExtractiveSummarizer
+from tests.env import settings_env
 from tests.factories import paper, record
 
 DAY = date(2024, 10, 7)
@@ -204,14 +204,10 @@ def reran(tmp_path_factory, prefect_harness) -> list[dict[str, Any]]:
         "DIGEST_FIGURE_POLICY": "always",
     }
     runs = []
-    with ArxivServer(papers, pdf_factory(papers)) as arxiv, pytest.MonkeyPatch.context() as env:
-        for key, value in {**arxiv.env(), **settings}.items():
-            env.setenv(key, value)
-        get_settings.cache_clear()
+    with ArxivServer(papers, pdf_factory(papers)) as arxiv, settings_env(arxiv.env() | settings):
         for _ in range(2):
             state = daily_digest(DAY, ["Diffusion Models"], "extractive", False, return_state=True)
             runs.append(state.state_details.flow_run_id)
-    get_settings.cache_clear()
     return [artifacts_of(run) for run in runs]
 
 

@@ -10,11 +10,10 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
-import pytest
 
-from config.loading import get_settings
 from replay.arxiv_server import ArxivServer
 from replay.pdfs import make_paper_pdf, spec_from_metadata
+from tests.env import settings_env
 
 TOPIC = "Diffusion Models"
 FIRST, SECOND = date(2024, 10, 4), date(2024, 10, 8)
@@ -49,9 +48,8 @@ def headings(post: str) -> list[str]:
 def backfill_both(tmp_path: Path, updated_papers: str) -> tuple[ArxivServer, Path]:
     from flows.backfill import backfill
 
-    mp = pytest.MonkeyPatch()
     with ArxivServer([REVISED], pdf) as arxiv:
-        for key, value in {
+        env = {
             **arxiv.env(),
             "DIGEST_ARXIV_MIN_INTERVAL": "0",
             "DIGEST_LLM_BACKEND": "extractive",
@@ -59,14 +57,9 @@ def backfill_both(tmp_path: Path, updated_papers: str) -> tuple[ArxivServer, Pat
             "DIGEST_DB_PATH": str(tmp_path / "d.duckdb"),
             "DIGEST_OUTPUT_DIR": str(tmp_path / "posts"),
             "DIGEST_UPDATED_PAPERS": updated_papers,
-        }.items():
-            mp.setenv(key, value)
-        get_settings.cache_clear()
-        try:
+        }
+        with settings_env(env):
             backfill(start=FIRST, end=SECOND, topics=[TOPIC])
-        finally:
-            mp.undo()
-            get_settings.cache_clear()
     return arxiv, tmp_path
 
 
