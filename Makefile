@@ -28,11 +28,11 @@ test-fast: setup
 # Issue 9's fault injection against the local fakes (also part of `make test`); prints the table.
 .PHONY: faults
 faults: setup
-	$(UV) run pytest tests/test_faults.py
+	$(UV) run pytest tests/system/test_faults.py
 
-# The Hexo site tests/test_hexo.py builds posts with; npm ci again only when its lock changes.
+# The Hexo site tests/post/test_hexo.py builds posts with; npm ci again only when its lock changes.
 hexo:
-	@command -v npm >/dev/null || { echo "make test needs Node.js and npm to build the Hexo site of tests/test_hexo.py (Debian: apt-get install nodejs npm)"; exit 1; }
+	@command -v npm >/dev/null || { echo "make test needs Node.js and npm to build the Hexo site of tests/post/test_hexo.py (Debian: apt-get install nodejs npm)"; exit 1; }
 	@[ tests/hexo/node_modules/.package-lock.json -nt tests/hexo/package-lock.json ] \
 		|| (cd tests/hexo && npm ci --no-audit --no-fund)
 

@@ -10,6 +10,7 @@ bench/RESULTS.md. It reports; it never asserts a timing.
 
 from __future__ import annotations
 
+import itertools
 import os
 import statistics
 import tempfile
@@ -172,7 +173,7 @@ def settings_env(arxiv: Any, gemini: Any, interval: float, data: Path, extra: di
 
 def _spacing(arxiv: Any) -> float:
     stamps = sorted(r.at for r in arxiv.requests if r.kind == "pdf")
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     return statistics.fmean(gaps) if gaps else 0.0
 
 
@@ -194,7 +195,10 @@ def run_day_bench(
     entries = synthetic.day_entries(papers)
     pdfs = synthetic.pdf_cache(entries, pages)
     extraction = measure_extraction(next(iter(pdfs.values())), workdir)
-    serve = lambda arxiv_id, version: pdfs.get((arxiv_id, version))  # noqa: E731
+
+    def serve(arxiv_id, version):
+        return pdfs.get((arxiv_id, version))
+
     sampler = PeakSampler(excluded_pids)
     baseline = sampler.sample()[0]
     with (

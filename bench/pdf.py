@@ -69,7 +69,8 @@ def measure(folder: Path, crops: Path) -> tuple[list[tuple[str, str]], list[str]
         score = score.with_crops(judged)
         total = total + score
         failures += [f"{paper['file']}: {m}" for m in misses + [j for j in judged if j != "ok"]]
-    rows = total.rows() + [
+    rows = [
+        *total.rows(),
         ("plain get_text, pages/s", f"{pages / plain_s:.1f}"),
         ("extract_pdf (max 4 figures), pages/s", f"{pages / capped_s:.1f}"),
         ("speed vs plain get_text", f"{plain_s / capped_s:.2f}x"),

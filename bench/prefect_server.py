@@ -1,6 +1,6 @@
 """A local `prefect server start` of one's own: free port, own home, no telemetry.
 
-The benchmarks measure against it, and tests/test_server.py serves deployments from it.
+The benchmarks measure against it, and tests/system/test_server.py serves deployments from it.
 """
 
 from __future__ import annotations

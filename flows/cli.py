@@ -25,10 +25,10 @@ app = typer.Typer(help="Daily arXiv digests per topic, as Prefect flows.", no_ar
 
 DateOpt = Annotated[
     datetime | None, typer.Option("--date", formats=["%Y-%m-%d"], help="Batch label YYYY-MM-DD")
-]  # noqa: E501
+]
 TopicOpt = Annotated[
     list[str] | None, typer.Option("--topic", help="Topic name (repeatable; default: all)")
-]  # noqa: E501
+]
 LlmOpt = Annotated[str | None, typer.Option("--llm", help="auto | gemini | openai | extractive")]
 NotifyOpt = Annotated[
     bool, typer.Option("--notify/--no-notify", help="Send the day to the notify URLs")

@@ -145,7 +145,7 @@ def body(post_text: str) -> str:
 
 # For tasks that only read DuckDB: nothing to cache; store.connect waits out another
 # process's lock itself.
-DB_READ: dict[str, Any] = dict(cache_policy=NO_CACHE)
+DB_READ: dict[str, Any] = {"cache_policy": NO_CACHE}
 
 
 @task(name="report", task_run_name="report-{slug}-{day}", **DB_READ)

@@ -46,7 +46,7 @@ def set_specs(category: str) -> list[str]:
     archive, _, subject = category.partition(".")
     group = archive if archive in GROUPS else "physics"
     specs = [group, f"{group}:{archive}"]
-    return specs + [f"{group}:{archive}:{subject}"] if subject else specs
+    return [*specs, f"{group}:{archive}:{subject}"] if subject else specs
 
 
 def datestamp(entry: Entry) -> str:

@@ -113,8 +113,11 @@ class ArxivServer:
         self._replays: list[tuple[dict[str, str], int, bytes]] = []
         self._lock = threading.Lock()
         self._httpd = _Server(self, port)
+
         # A short poll keeps `shutdown` (and so each test) fast.
-        serve = lambda: self._httpd.serve_forever(poll_interval=0.02)  # noqa: E731
+        def serve():
+            return self._httpd.serve_forever(poll_interval=0.02)
+
         self._thread = threading.Thread(target=serve, daemon=True)
 
     def __enter__(self) -> ArxivServer:

@@ -108,7 +108,7 @@ class Layout:
                 line, used = [], 0.0
             used += (space if line else 0.0) + w
             line.append(word)
-        return lines + [" ".join(line)] if line else lines
+        return [*lines, " ".join(line)] if line else lines
 
     def paragraph(self, s: str, size: float = 10, font: str = BODY_FONT, gap: float = 6) -> None:
         lead = size * 1.2

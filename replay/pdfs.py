@@ -195,8 +195,7 @@ def _paragraph_text(rng: random.Random, spec: PaperSpec, section: int, p: int) -
     if spec.section_prose:
         # Only the given prose, so nothing generated reaches a summary built from the text.
         return spec.section_prose[section] if p == 0 else ""
-    else:
-        text = filler(rng, rng.randint(4, 7))
+    text = filler(rng, rng.randint(4, 7))
     if spec.code_link and p == 0 and section in (0, 4):
         text += f" Our code is available at {spec.code_link}."
     if spec.code_link and p == 1 and section == 3:

@@ -8,7 +8,7 @@ workers as it is, and holds no secret: keys and notify URLs are read where a tas
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -44,8 +44,8 @@ class LLMConfig:
     openai_base_url: str = ""
     timeout: float = 120.0
     input_tokens: int = 6000
-    quota: QuotaSettings = QuotaSettings()
-    sampling: SamplingSettings = SamplingSettings()
+    quota: QuotaSettings = field(default_factory=QuotaSettings)
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
     judge: bool = True  # whether an LLM judges the keyword net's candidates
     judge_batch_size: int = 25
 

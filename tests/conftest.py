@@ -27,7 +27,7 @@ def pytest_configure(config):
     )
 
 
-# Tables a test module hands over (e.g. tests/test_faults.py); printed after the run's summary.
+# Tables a test module hands over (tests/system/test_faults.py), printed after the summary.
 TABLES = pytest.StashKey[list[str]]()
 
 

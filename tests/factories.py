@@ -28,16 +28,16 @@ def make_judge(settings: Settings, backend: str | None = None) -> Judge | None:
 
 def paper(arxiv_id: str = "2410.03665", version: int = 1, **fields) -> Paper:
     """Return a Paper with plausible defaults."""
-    values = dict(
-        title="A Diffusion Model for Things",
-        authors=("Ada Lovelace", "Alan Turing"),
-        abstract="We train a latent diffusion model and evaluate it on benchmarks.",
-        published=WHEN,
-        updated=WHEN,
-        categories=("cs.CV",),
-        primary_category="cs.CV",
-        licence="http://creativecommons.org/licenses/by/4.0/",
-    )
+    values = {
+        "title": "A Diffusion Model for Things",
+        "authors": ("Ada Lovelace", "Alan Turing"),
+        "abstract": "We train a latent diffusion model and evaluate it on benchmarks.",
+        "published": WHEN,
+        "updated": WHEN,
+        "categories": ("cs.CV",),
+        "primary_category": "cs.CV",
+        "licence": "http://creativecommons.org/licenses/by/4.0/",
+    }
     values.update(fields)
     return Paper(arxiv_id=arxiv_id, version=version, **values)
 

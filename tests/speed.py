@@ -15,7 +15,7 @@ SLOW_MODULES = {
     "test_bench",
     "test_cli_errors",
     "test_crash",
-    "test_dask",
+    "test_task_runner",
     "test_demo",
     "test_faults",
     "test_hexo",

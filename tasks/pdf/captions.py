@@ -38,9 +38,7 @@ def subcaption_lines(lines: list[Line]) -> frozenset[int]:
     """Return indexes of sub-caption lines: "(a) …" and the lines continuing it."""
     marked: set[int] = set()
     for i, line in enumerate(lines):
-        if SUBCAPTION.match(line.text):
-            marked.add(i)
-        elif i - 1 in marked and _continues(lines[i - 1], line):
+        if SUBCAPTION.match(line.text) or (i - 1 in marked and _continues(lines[i - 1], line)):
             marked.add(i)
     return frozenset(marked)
 

@@ -62,7 +62,7 @@ def _embedded(doc: pymupdf.Document, region: Region) -> Image | None:
     images = [g for g in region.graphics if g.image]
     if len(images) != 1:
         return None
-    frame = pymupdf.Rect(images[0].bbox) + (-2, -2, 2, 2)
+    frame = pymupdf.Rect(images[0].bbox) + (-2, -2, 2, 2)  # noqa: RUF005 (Rect adds a tuple per side)
     if any(not frame.contains(pymupdf.Rect(g.bbox)) for g in region.graphics):
         return None
     if not frame.contains(pymupdf.Rect(region.bbox)):  # labels around the picture

@@ -69,7 +69,7 @@ def _child(sender: Connection, fn: Callable[..., Any], args: tuple, paper: str, 
     except MemoryError:
         sender.send((False, ExtractError(f"reading the PDF needed more than {mb} MB", paper)))
     # The child's boundary: any other failure of the reader becomes this paper's failure.
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         reason = f"the PDF reader failed: {type(exc).__name__}: {exc}"
         sender.send((False, ExtractError(reason, paper)))
     finally:

@@ -262,7 +262,7 @@ def _summary(con: duckdb.DuckDBPyConnection, key: list, language: str) -> Summar
         "SELECT backend, model, prompt_version, language, summary, prompt_tokens, output_tokens, "
         "cost_usd, created_at, served_model, calls "
         "FROM summaries WHERE arxiv_id = ? AND version = ? ORDER BY language = ? DESC LIMIT 1",
-        key + [language],
+        [*key, language],
     )
     if found is None:
         return None

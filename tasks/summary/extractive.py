@@ -86,9 +86,9 @@ class _Picker:
         """Return True when `sentence` or a near copy of it (abstract vs. introduction) is used."""
         for other in self.used:
             matcher = difflib.SequenceMatcher(None, sentence, other)
-            if matcher.real_quick_ratio() >= 0.8 and matcher.quick_ratio() >= 0.8:
-                if matcher.ratio() >= 0.8:
-                    return True
+            quick = matcher.real_quick_ratio() >= 0.8 and matcher.quick_ratio() >= 0.8
+            if quick and matcher.ratio() >= 0.8:
+                return True
         return False
 
     def take(self, sources: Iterable[tuple[str, str | None]], count: int) -> list[str]:
