@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+from tests.post.test_hexo import built  # noqa: F401  (the posts and their site)
+
 
 @pytest.mark.parametrize(
     ("timezone", "machine"),
@@ -18,7 +20,7 @@ import pytest
         ("America/Los_Angeles", "America/Los_Angeles"),
     ],
 )
-def test_every_post_is_filed_under_its_day(built, tmp_path, timezone, machine):
+def test_every_post_is_filed_under_its_day(built, tmp_path, timezone, machine):  # noqa: F811
     site = tmp_path / "site"
     ignore = shutil.ignore_patterns("node_modules", "public", "db.json")
     shutil.copytree(built.site, site, ignore=ignore)
