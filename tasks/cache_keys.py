@@ -22,7 +22,7 @@ from tasks.source import schedule
 from tasks.stage_config import ArxivConfig, LLMConfig, StageConfig
 from tasks.summary import summarizer
 
-EXTRACTOR_VERSION = "extract-v5"  # bump whenever extraction changes its output
+EXTRACTOR_VERSION = "extract-v6"  # bump whenever extraction changes its output
 
 
 def key(*parts: Any) -> str:

@@ -20,7 +20,11 @@ def caption_lines(lines: list[Line], i: int) -> list[Line]:
         if min(line.bbox[2], prev.bbox[2]) <= max(line.bbox[0], prev.bbox[0]):
             continue  # another column's line at this height
         gap = line.bbox[1] - prev.bbox[3]
-        if gap > 0.6 * prev.size or abs(line.size - prev.size) > 0.6 or gap < -0.5 * prev.size:
+        if (
+            gap > 0.6 * prev.size
+            or abs(line.size - _end_size(prev)) > 0.6
+            or gap < -0.5 * prev.size
+        ):
             break
         if FIGURE_CAPTION.match(line.text) or TABLE_CAPTION.match(line.text):
             break
@@ -32,6 +36,12 @@ def caption_lines(lines: list[Line], i: int) -> list[Line]:
         parts.append(line)
         prev = line
     return parts
+
+
+def _end_size(line: Line) -> float:
+    """Return the size a line's text ends in: a caption's label may be set larger than its words."""
+    words = [s for s in line.spans if not s.sup and s.text.strip()]
+    return words[-1].size if words else line.size
 
 
 def subcaption_lines(lines: list[Line]) -> frozenset[int]:

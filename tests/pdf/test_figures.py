@@ -143,6 +143,21 @@ def test_a_caption_above_its_figure(tmp_path):
     assert fig.bbox[1] >= y + 8 and fig.bbox[1] <= plot.y0 + 1 and fig.bbox[3] >= plot.y1
 
 
+def test_a_caption_whose_label_is_set_larger_than_its_words_keeps_all_its_lines(tmp_path):
+    doc, page = new_page()  # IJCAI's style: a 10 pt bold "Figure 1:", then 9 pt words
+    plot = Rect(LEFT + 20, 100, RIGHT - 20, 300)
+    chart(page, plot)
+    x = words(page, LEFT, 330, "Figure 1:", size=10, font="hebo")
+    words(page, x + 3, 330, "Overview of the tuples extracted from the Web", size=9)
+    words(page, LEFT, 340.5, "page corpus, and how many are well formed.", size=9)
+    paragraph(page, 380, 4)
+    (fig,) = run(tmp_path, done(doc)).figures
+    assert fig.caption == (
+        "Figure 1: Overview of the tuples extracted from the Web page corpus, and how many "
+        "are well formed."
+    )
+
+
 def test_labels_below_a_chart_keep_their_descenders(tmp_path):
     doc, page = new_page()
     plot = Rect(LEFT + 20, 100, RIGHT - 20, 300)
