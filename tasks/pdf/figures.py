@@ -9,7 +9,7 @@ import pymupdf
 
 from tasks.pdf.captions import FIGURE_CAPTION, caption_lines, subcaption_lines
 from tasks.pdf.graphics import Graphic, area, page_graphics, union
-from tasks.pdf.lines import Box, Line, is_two_column, spans_gutter
+from tasks.pdf.lines import MARGIN_FRACTION, Box, Line, is_two_column, spans_gutter
 from tasks.pdf.tables import TABLE_CAPTION, table_boxes
 
 MIN_AREA_FRACTION = 0.02
@@ -76,6 +76,8 @@ def _region(page: pymupdf.Page, ctx: Context, i: int, captions: list[int]) -> Re
     found = _sweep(ctx, span, cap_box, set(map(id, block)), up=True)
     if found is None:  # a caption above its figure
         found = _sweep(ctx, span, cap_box, set(map(id, block)), up=False)
+    if found is None and _wide_above(page, ctx, cap_box):  # a wide figure, a column's caption
+        found = _sweep(ctx, (0.0, page.rect.width), cap_box, set(map(id, block)), up=True)
     if found is None:
         return None
     box, picked = found
@@ -84,6 +86,20 @@ def _region(page: pymupdf.Page, ctx: Context, i: int, captions: list[int]) -> Re
         return None
     text = re.sub(r"(\w)- (\w)", r"\1\2", " ".join(ln.text for ln in block))
     return Region(page.number + 1, box, text, tuple(picked), cap_box)
+
+
+def _wide_above(page: pymupdf.Page, ctx: Context, cap: Box) -> bool:
+    """Return True when a graphic across the gutter ends just above a caption in one column.
+
+    A running header's band across the top margin is no figure.
+    """
+    middle, top = page.rect.width / 2, MARGIN_FRACTION * page.rect.height
+    return any(
+        g.bbox[0] < middle < g.bbox[2]
+        and g.bbox[3] > top
+        and 0 <= cap[1] - g.bbox[3] <= NEAR_CAPTION
+        for g in ctx.graphics
+    )
 
 
 def _span(page: pymupdf.Page, ctx: Context, i: int, cap: Box, captions: list[int]) -> tuple:

@@ -131,6 +131,20 @@ def test_side_by_side_figures_with_their_own_captions_are_two_crops(tmp_path):
     assert inside(figs[0].bbox, left) and inside(figs[1].bbox, right)
 
 
+def test_a_wide_figure_over_a_caption_set_in_one_column(tmp_path):
+    doc, page = new_page()  # a journal's two-column page: the caption runs in the left column
+    wide = Rect(LEFT, 80, RIGHT, 300)
+    picture(page, wide)
+    words(page, LEFT, 318, "Fig. 3. Schematic model of the waves in glia. The", size=9)
+    words(page, LEFT, 329, "model shows how the signal spreads.", size=9)
+    words(page, 316, 318, "ger by calcium, the inability of diffusion of the ion", size=9)
+    paragraph(page, 360, 8, x1=300)
+    paragraph(page, 360, 8, x0=316)
+    (fig,) = run(tmp_path, done(doc)).figures
+    assert fig.caption.startswith("Fig. 3. Schematic model") and fig.page == 1
+    assert inside(fig.bbox, wide) and fig.bbox[0] < 306 < fig.bbox[2]  # across the gutter
+
+
 def test_a_caption_above_its_figure(tmp_path):
     doc, page = new_page()
     y = paragraph(page, 80, 4)
