@@ -194,7 +194,7 @@ def lock_database(world: World) -> None:
 
     The lookup is the day's last request before the run's reads and first store, so they meet
     the lock: its answer waits half a second, the other process locks in that time and holds
-    the file for two seconds, longer than the store waits before saying so.
+    the file for three seconds, well past the second the store waits before saying so.
     """
     db = world.data / "digest.duckdb"
     with store.connect(db):  # an existing record, as a backfill beside the run would hold
@@ -204,7 +204,7 @@ def lock_database(world: World) -> None:
         "sys.stdin.readline()\n"
         "con = duckdb.connect(sys.argv[1])\n"
         "print('locked', flush=True)\n"
-        "time.sleep(2.0)\n"
+        "time.sleep(3.0)\n"
         "con.close()\n"
         "print(time.time(), flush=True)\n"
     )
