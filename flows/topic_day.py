@@ -104,7 +104,8 @@ def _judge(
 ) -> tuple[list[Selection], JudgeCalls]:
     """Let the LLM judge the keyword net's candidates; without one the keywords decide."""
     logger, llm = get_run_logger(), steps.config.llm
-    judge = stages.TaskJudge(steps.judge_papers, llm) if _has_judge(steps.config) else None
+    # Only asked here; each batch's task builds the judge where it runs.
+    judge = stages.TaskJudge(steps.judge_papers, llm) if services.has_judge(llm) else None
     judged = relevance.judge_day(papers, decisions, judge, topic, llm.judge_batch_size)
     if judge is None:
         logger.info(
@@ -120,11 +121,6 @@ def _judge(
     result.output_tokens += sum(b.output_tokens for b in judged.batches)
     result.cost_usd += sum(b.cost_usd for b in judged.batches)
     return judged.selections, JudgeCalls(topic.name, result.day, tuple(judged.batches))
-
-
-def _has_judge(config: StageConfig) -> bool:
-    """Return whether the run has an LLM judge (checked here, built where each batch runs)."""
-    return services.judge(config.llm) is not None
 
 
 def _unavailable(

@@ -56,17 +56,24 @@ def summarizer(llm: LLMConfig, keys: Secrets | None = None) -> Summarizer:
     return GeminiSummarizer(keys.gemini_api_key, llm.model, llm.gemini_base_url, *options)
 
 
+def has_judge(llm: LLMConfig, keys: Secrets | None = None) -> bool:
+    """Return whether `llm` has a relevance judge: switched on, an LLM backend, an endpoint."""
+    if not llm.judge or llm.backend not in LLM_BACKENDS:
+        return False
+    if llm.backend == "openai":
+        return bool(llm.openai_base_url)
+    return bool((keys or load()).gemini_api_key)
+
+
 def judge(llm: LLMConfig, keys: Secrets | None = None) -> Judge | None:
     """Return the relevance judge of `llm`, or None: extractive, switched off, or no endpoint."""
-    if not llm.judge or llm.backend not in LLM_BACKENDS:
-        return None
     keys = keys or load()
+    if not has_judge(llm, keys):
+        return None
     options = (llm.timeout, llm.quota, llm.sampling)
-    if llm.backend == "openai" and llm.openai_base_url:
+    if llm.backend == "openai":
         return OpenAIJudge(llm.openai_base_url, llm.model, keys.openai_api_key, *options)
-    if llm.backend == "gemini" and keys.gemini_api_key:
-        return GeminiJudge(keys.gemini_api_key, llm.model, llm.gemini_base_url, *options)
-    return None
+    return GeminiJudge(keys.gemini_api_key, llm.model, llm.gemini_base_url, *options)
 
 
 def transport(llm: LLMConfig, keys: Secrets | None = None) -> GeminiTransport | OpenAITransport:

@@ -61,6 +61,8 @@ def test_the_composition_root_builds_each_backend_with_the_keys_of_its_side():
     assert isinstance(services.summarizer(offline, keys), ExtractiveSummarizer)
     assert services.judge(offline, keys) is None
     assert services.judge(gemini, secrets.Secrets()) is None  # no key: the keywords decide
+    assert services.has_judge(gemini, keys) and services.has_judge(openai, secrets.Secrets())
+    assert not services.has_judge(gemini, secrets.Secrets()) and not services.has_judge(offline)
     with pytest.raises(ConfigError, match="GEMINI_API_KEY is not set"):
         services.summarizer(gemini, secrets.Secrets())
 

@@ -16,8 +16,10 @@ def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[d
 
 def row(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> dict[str, Any] | None:
     """Return the first row of `sql` as {column: value}, or None when there is none."""
-    found = rows(con, sql, params)
-    return found[0] if found else None
+    cursor = con.execute(sql, params) if params is not None else con.execute(sql)
+    found = cursor.fetchone()
+    names = [column[0] for column in cursor.description or ()]
+    return dict(zip(names, found, strict=True)) if found is not None else None
 
 
 def value(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:

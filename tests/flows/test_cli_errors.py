@@ -7,7 +7,6 @@ the terminal shows: the command's own lines and Prefect's console log.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,20 +14,9 @@ import pytest
 from fakes import gemini_server as gm
 from replay import arxiv_server as ax
 from tests.system import test_faults as faults
-from tests.system.test_crash import ROOT, child_env
+from tests.system.test_crash import ROOT, child_env, cli_run
 
-RUN = [
-    sys.executable,
-    "-m",
-    "flows.cli",
-    "run",
-    "--date",
-    "2024-10-07",
-    "--topic",
-    faults.TOPIC,
-    "--llm",
-    "extractive",
-]
+RUN = cli_run("extractive")
 
 
 def run_cli(tmp_path: Path, pdfs: bool = True, **overrides: str) -> subprocess.CompletedProcess:

@@ -11,7 +11,6 @@ import json
 import logging
 import pickle
 import subprocess
-import sys
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +39,7 @@ from tests import factories
 from tests.env import settings_env
 from tests.summary.test_summarizer import make_extraction, make_paper
 from tests.system import test_faults as faults
-from tests.system.test_crash import ROOT, child_env
+from tests.system.test_crash import ROOT, child_env, cli_run
 
 KEY = "AIzaSy-models-canary-5b1e9c0d"
 DEFAULT = Settings().llm_model
@@ -391,18 +390,7 @@ def test_requests_earlier_today_count_from_duckdb(tmp_path):
 
 # -- whole runs ---------------------------------------------------------------------------
 
-RUN = [
-    sys.executable,
-    "-m",
-    "flows.cli",
-    "run",
-    "--date",
-    "2024-10-07",
-    "--topic",
-    faults.TOPIC,
-    "--llm",
-    "gemini",
-]
+RUN = cli_run("gemini")
 
 
 @pytest.fixture(scope="module")

@@ -67,6 +67,19 @@ def _site(tmp: Path) -> Path:
     return site
 
 
+def hexo_generate(site: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `hexo generate` in `site` with its own installed Hexo."""
+    hexo = site / "node_modules" / "hexo" / "bin" / "hexo"
+    return subprocess.run(
+        ["node", str(hexo), "generate"],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
 def _sample_papers() -> list[Paper]:
     """Return the papers of the real 2024-10-07 post that the demo replays."""
     entries = json.loads(SAMPLE.read_text())["papers"]
@@ -204,13 +217,7 @@ def built(tmp_path_factory) -> Built:
         post = render_post(topic, slug, "zh", day, shown, {"author": "Kedreamix"}, out, figure_dir)
         papers[post.path.stem], updated[post.path.stem] = new, newer
     shutil.copytree(out, site / "source" / "_posts", dirs_exist_ok=True)
-    run = subprocess.run(
-        ["node", str(site / "node_modules" / "hexo" / "bin" / "hexo"), "generate"],
-        cwd=site,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    run = hexo_generate(site)
     log = run.stdout + run.stderr
     assert run.returncode == 0, log
     # Hexo skips a post it cannot read and still exits 0: look for each page.

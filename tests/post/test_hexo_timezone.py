@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 
 import pytest
 
-from tests.post.test_hexo import built  # noqa: F401  (the posts and their site)
+from tests.post.test_hexo import built, hexo_generate  # noqa: F401  (`built`: a fixture)
 
 
 @pytest.mark.parametrize(
@@ -27,14 +26,7 @@ def test_every_post_is_filed_under_its_day(built, tmp_path, timezone, machine): 
     (site / "node_modules").symlink_to(built.site / "node_modules", target_is_directory=True)
     with (site / "_config.yml").open("a", encoding="utf-8") as config:
         config.write(f"timezone: {timezone}\n")
-    run = subprocess.run(
-        ["node", str(site / "node_modules" / "hexo" / "bin" / "hexo"), "generate"],
-        cwd=site,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "TZ": machine},
-    )
+    run = hexo_generate(site, {**os.environ, "TZ": machine})
     assert run.returncode == 0, run.stdout + run.stderr
     for stem in built.pages:
         day = stem[:10].replace("-", "/")  # 2024-10-07-diffusion-models -> 2024/10/07

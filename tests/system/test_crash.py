@@ -22,18 +22,15 @@ from replay import arxiv_server as ax
 from tests.system import test_faults as faults
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN = [
-    sys.executable,
-    "-m",
-    "flows.cli",
-    "run",
-    "--date",
-    "2024-10-07",
-    "--llm",
-    "gemini",
-    "--topic",
-    faults.TOPIC,
-]
+
+
+def cli_run(llm: str) -> list[str]:
+    """Return the command a person runs for the small day's topic with backend `llm`."""
+    day = ["--date", "2024-10-07", "--topic", faults.TOPIC, "--llm", llm]
+    return [sys.executable, "-m", "flows.cli", "run", *day]
+
+
+RUN = cli_run("gemini")
 FRIDAY = "2410.03909"  # announced in the batch labelled 2024-10-04, the backfill's first day
 
 
