@@ -47,7 +47,7 @@ def paper_steps(steps: stages.Stages, language: str) -> list[Step[Paper]]:
         Step(
             "summarize",
             lambda paper, found: steps.summarize_paper.submit(paper, found, language, config.llm),
-            config.llm_concurrency,
+            config.llm.quota.concurrency,
         ),
     ]
 

@@ -89,7 +89,6 @@ class StageConfig:
     extract: ExtractConfig
     post: PostConfig
     retry_delays: tuple[float, ...] = (2.0, 10.0, 30.0)
-    llm_concurrency: int = 6
 
     @property
     def result_dir(self) -> Path:
@@ -166,5 +165,4 @@ def stage_config(settings: Settings, backend: str | None = None) -> StageConfig:
         extract,
         post,
         tuple(s.retry_delays),
-        s.llm_concurrency,
     )
